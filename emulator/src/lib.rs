@@ -1,1 +1,444 @@
+//! A faithful, stateful local Scalekit: the connected-accounts REST API, the
+//! client-credentials token endpoint, the hosted magic-link page and the proxy.
+//!
+//! The `scalekit-auth` CLI's tests start one in-process with [`Emulator::start`] and
+//! drive the human side (approving a magic link, rotating a token, injecting faults)
+//! through the methods of [`Emulator`]. The `scalekit-emulator` binary serves the same
+//! thing for the offline quick start; there the control surface is the JSON API under
+//! `/_emulator/` (see `emulator/README.md`).
+//!
+//! The wire format follows `shared/scalekit-api.md`. Where real Scalekit is lenient,
+//! the emulator is strict (unknown fields and query parameters are rejected), so that
+//! a client bug shows up here rather than in production.
 
+mod api;
+mod control;
+mod page;
+mod server;
+mod state;
+mod wire;
+
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use crate::state::State;
+
+/// Default client id accepted by `POST /oauth/token`.
+pub const DEFAULT_CLIENT_ID: &str = "skc_emulator";
+/// Default client secret accepted by `POST /oauth/token`.
+pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+/// Default lifetime of a magic link.
+pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(60);
+
+/// How to start an [`Emulator`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The only client id `POST /oauth/token` accepts.
+    pub client_id: String,
+    /// The only client secret `POST /oauth/token` accepts.
+    pub client_secret: String,
+    /// Lifetime of the magic links minted by `POST …/magic_link`.
+    pub link_ttl: Duration,
+    /// Added before answering every logged request (see [`Emulator::requests`]).
+    pub latency: Duration,
+    /// Base URL the proxy (`/proxy/…`) forwards to. A value starting with `/` is
+    /// relative to the emulator itself, e.g. `/_emulator/echo`.
+    pub upstream: Option<String>,
+    /// Accounts present at start-up (and again after [`Emulator::reset`]).
+    pub seed: Vec<SeedAccount>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            link_ttl: DEFAULT_LINK_TTL,
+            latency: Duration::ZERO,
+            upstream: None,
+            seed: Vec::new(),
+        }
+    }
+}
+
+/// A connected account to put into the emulator directly, bypassing the API.
+///
+/// Every field has a default, so `{"connector":"gmail_x","identifier":"me"}` is a
+/// complete seed: an `ACTIVE` OAuth account with a generated token valid for an hour.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedAccount {
+    /// The connection name (`connector` on the wire).
+    pub connector: String,
+    /// The end-user key.
+    pub identifier: String,
+    /// A `ConnectorStatus` name; default `ACTIVE`.
+    pub status: Option<String>,
+    /// Default: the connector's text before the first `_` or `-`, upper-cased.
+    pub provider: Option<String>,
+    /// A `ConnectorType` name; default `OAUTH`, or for `static_auth` `BASIC_AUTH`
+    /// (`username` + `password`), `BEARER_TOKEN` (`token` / `access_token`) or `API_KEY`.
+    pub authorization_type: Option<String>,
+    /// Generated (`ya29.emu.…`) for an `ACTIVE` OAuth account when absent.
+    pub access_token: Option<String>,
+    /// Generated for an `ACTIVE` OAuth account when absent.
+    pub refresh_token: Option<String>,
+    /// Granted scopes; empty means a default list for an `ACTIVE` OAuth account.
+    pub scopes: Vec<String>,
+    /// Seconds from now until `token_expires_at`; default 3600 for an `ACTIVE` OAuth
+    /// account, otherwise unknown. Negative means already past.
+    pub token_expires_in_secs: Option<i64>,
+    /// The `static_auth.details` object, for API-key, bearer and basic connections.
+    pub static_auth: Option<serde_json::Value>,
+}
+
+impl SeedAccount {
+    /// Checks the seed the way the JSON control API and `--seed` do: connector and
+    /// identifier as the API would accept them, known status and type names, and an
+    /// object for `static_auth`. The Rust API ([`Emulator::seed`]) does not check.
+    pub fn validate(&self) -> Result<(), String> {
+        state::validate_seed(self)
+    }
+}
+
+/// A fault to inject into the next matching requests.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Fault {
+    /// Exact request path to match, without the query string.
+    pub path: String,
+    /// How many of the next matching requests get the fault; 0 counts as 1.
+    pub count: u32,
+    /// Answer with this status (and the gRPC error body for it, unless `no_body`).
+    /// Defaults to 503 when `no_body` is set without a status.
+    pub status: Option<u16>,
+    /// Adds `Retry-After: <seconds>` to the answer.
+    pub retry_after: Option<u64>,
+    /// Answer with an empty body.
+    pub no_body: bool,
+    /// Never answer; the request stays pending until the client gives up.
+    pub hang: bool,
+    /// Wait this long, then answer (normally, or with `status` if given).
+    pub delay_ms: Option<u64>,
+}
+
+/// One request received by the emulator, as seen on the wire.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoggedRequest {
+    /// HTTP method, e.g. `GET`.
+    pub method: String,
+    /// Request path without the query string.
+    pub path: String,
+    /// Raw query string, if any.
+    pub query: Option<String>,
+    /// Headers in arrival order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body, as UTF-8 (lossy).
+    pub body: String,
+    /// The status answered; 0 while unanswered, and for ever for a `hang` fault.
+    pub status: u16,
+    /// Id of the TCP connection that carried the request, counting from 1.
+    pub connection: u64,
+    /// Milliseconds since the emulator started, when the request was received.
+    pub at_ms: u64,
+}
+
+/// A magic link minted by `POST /api/v1/connected_accounts/magic_link`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MagicLinkInfo {
+    /// The full URL, `http://127.0.0.1:PORT/magicLink/<uuid>`.
+    pub link: String,
+    /// The connection name of the account it authorizes.
+    pub connector: String,
+    /// The identifier of the account it authorizes.
+    pub identifier: String,
+    /// Expiry, RFC 3339 UTC.
+    pub expiry: String,
+    /// Whether the link was already used (allowed or denied).
+    pub used: bool,
+}
+
+/// State shared by the server tasks and the [`Emulator`] handle.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// The options the emulator started with; [`Emulator::reset`] returns to them.
+    initial: Options,
+    /// `http://127.0.0.1:PORT`.
+    base_url: String,
+    started: Instant,
+    verbose: std::sync::atomic::AtomicBool,
+    connections: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    /// Locks the state. A panic elsewhere while holding the lock leaves plain data
+    /// behind, so a poisoned lock is used as is.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running emulator on 127.0.0.1. It stops when dropped.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    port: u16,
+    stop: Arc<Notify>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+// The bool/String results are conveniences tests often ignore, so no `#[must_use]`.
+#[allow(clippy::must_use_candidate)]
+impl Emulator {
+    /// Binds `127.0.0.1:opts.port` and serves on a thread of its own with its own
+    /// tokio runtime. Returns once the socket is listening. Works from synchronous
+    /// code and from inside a tokio runtime alike.
+    pub fn start(opts: Options) -> io::Result<Emulator> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", opts.port))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let state = State::new(&opts, &base_url);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            initial: opts,
+            base_url,
+            started: Instant::now(),
+            verbose: std::sync::atomic::AtomicBool::new(false),
+            connections: std::sync::atomic::AtomicU64::new(0),
+        });
+        let stop = Arc::new(Notify::new());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<()>>();
+        let thread = {
+            let shared = Arc::clone(&shared);
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name(format!("scalekit-emulator-{port}"))
+                .spawn(move || {
+                    let runtime = match tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .thread_name("scalekit-emulator-worker")
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime,
+                        Err(err) => {
+                            let _ = ready_tx.send(Err(err));
+                            return;
+                        }
+                    };
+                    runtime.block_on(async move {
+                        match tokio::net::TcpListener::from_std(listener) {
+                            Ok(listener) => {
+                                let _ = ready_tx.send(Ok(()));
+                                server::serve(listener, shared, stop).await;
+                            }
+                            Err(err) => {
+                                let _ = ready_tx.send(Err(err));
+                            }
+                        }
+                    });
+                    // Pending connections (a hung request, idle keep-alives) are
+                    // dropped, not awaited.
+                    runtime.shutdown_background();
+                })?
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Emulator {
+                shared,
+                port,
+                stop,
+                thread: Some(thread),
+            }),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(io::Error::other(
+                "the emulator thread ended before listening",
+            )),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, the environment URL to give a client.
+    #[must_use]
+    pub fn url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The port it listens on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The client id `POST /oauth/token` accepts.
+    #[must_use]
+    pub fn client_id(&self) -> String {
+        self.shared.initial.client_id.clone()
+    }
+
+    /// The client secret `POST /oauth/token` accepts.
+    #[must_use]
+    pub fn client_secret(&self) -> String {
+        self.shared.initial.client_secret.clone()
+    }
+
+    /// Puts an account in place, replacing one with the same connector and
+    /// identifier (which keeps its id). Returns the account's `ca_…` id.
+    pub fn seed(&self, account: SeedAccount) -> String {
+        self.shared.state().seed(account, now())
+    }
+
+    /// The account as `GET …/auth` would render `connected_account` (without marking
+    /// it used), or `None`.
+    #[must_use]
+    pub fn account(&self, connector: &str, identifier: &str) -> Option<serde_json::Value> {
+        self.shared.state().account_json(connector, identifier)
+    }
+
+    /// Does what the consent page's Allow does: `ACTIVE` with a fresh access token,
+    /// refresh token and an expiry an hour away; ignores verification mode.
+    /// Returns false when there is no such account.
+    pub fn activate(&self, connector: &str, identifier: &str) -> bool {
+        self.shared.state().activate(connector, identifier, now())
+    }
+
+    /// Sets any `ConnectorStatus` name. An OAuth account set to `ACTIVE` without an
+    /// access token gets one. Returns false when there is no such account.
+    pub fn set_status(&self, connector: &str, identifier: &str, status: &str) -> bool {
+        self.shared
+            .state()
+            .set_status(connector, identifier, status, now())
+    }
+
+    /// Replaces the OAuth access token (expiry an hour away) and returns it; `None`
+    /// when there is no such account or it holds static credentials.
+    pub fn rotate_token(&self, connector: &str, identifier: &str) -> Option<String> {
+        self.shared
+            .state()
+            .rotate_token(connector, identifier, now())
+    }
+
+    /// Sets (or, with `None`, clears) `token_expires_at`.
+    /// Returns false when there is no such account.
+    pub fn set_token_expiry(
+        &self,
+        connector: &str,
+        identifier: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> bool {
+        self.shared
+            .state()
+            .set_token_expiry(connector, identifier, expires_at)
+    }
+
+    /// Lifetime of magic links minted from now on.
+    pub fn set_link_ttl(&self, ttl: Duration) {
+        self.shared.state().settings.link_ttl = ttl;
+    }
+
+    /// Delay added before answering every logged request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.state().settings.latency = latency;
+    }
+
+    /// With verification mode on, Allow on the consent page leaves the account in
+    /// `PENDING_VERIFICATION` until `POST …/user/verify` (or [`Emulator::activate`]).
+    pub fn set_verification_mode(&self, on: bool) {
+        self.shared.state().settings.verification_mode = on;
+    }
+
+    /// Status answered by a successful create: 200 (default) or 201. Other values
+    /// are ignored.
+    pub fn set_create_status(&self, status: u16) {
+        if matches!(status, 200 | 201) {
+            self.shared.state().settings.create_status = status;
+        }
+    }
+
+    /// Base URL the proxy forwards to (a leading `/` means the emulator itself), or
+    /// `None` to answer proxy calls with 501.
+    pub fn set_upstream(&self, upstream: Option<String>) {
+        self.shared.state().settings.upstream = upstream;
+    }
+
+    /// Prints one stderr line per request (method, path, status, milliseconds).
+    /// Never bodies or tokens. Not affected by [`Emulator::reset`].
+    pub fn set_verbose(&self, on: bool) {
+        self.shared
+            .verbose
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Queues a fault for the next `fault.count` requests to `fault.path`.
+    pub fn queue_fault(&self, fault: Fault) {
+        self.shared.state().queue_fault(fault);
+    }
+
+    /// Every API token issued so far is rejected from now on (401 "token expired").
+    pub fn expire_api_tokens(&self) {
+        self.shared.state().expire_api_tokens();
+    }
+
+    /// The request log: every request outside `/_emulator/` and the magic-link
+    /// pages, in the order received.
+    #[must_use]
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.state().requests()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.shared.state().clear_requests();
+    }
+
+    /// Every magic link minted, oldest first.
+    #[must_use]
+    pub fn magic_links(&self) -> Vec<MagicLinkInfo> {
+        self.shared.state().magic_links()
+    }
+
+    /// Same as clicking Allow on the link's page (so verification mode applies).
+    /// Takes the full link or its uuid. Returns false for an unknown, used or
+    /// expired link, or when its account is gone.
+    pub fn approve_link(&self, link: &str) -> bool {
+        let outcome = self.shared.state().decide_link(link, true, now());
+        outcome.is_approved()
+    }
+
+    /// Back to the start-up state: seeded accounts (with new ids), no links, faults,
+    /// log entries or API tokens, and the settings from [`Options`]. Connection ids
+    /// keep counting.
+    pub fn reset(&self) {
+        self.shared.state().reset(&self.shared.initial);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The current time; one place so every timestamp comes from the same clock.
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}

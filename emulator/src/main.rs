@@ -1,1 +1,169 @@
-fn main() {}
+//! `scalekit-emulator`: serves the local Scalekit on 127.0.0.1 until Ctrl-C/SIGTERM.
+//!
+//! The first stdout line is exactly `listening on http://127.0.0.1:PORT`; scripts
+//! read it to learn the port.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use scalekit_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Options, SeedAccount};
+
+/// A faithful local Scalekit (connected-accounts REST API) for tests and offline use.
+///
+/// Examples:
+///   scalekit-emulator
+///   scalekit-emulator --port 0 --seed accounts.json --verbose
+///   scalekit-emulator --upstream /_emulator/echo
+#[derive(Debug, Parser)]
+#[command(version, verbatim_doc_comment)]
+struct Cli {
+    /// TCP port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, value_name = "PORT", default_value_t = 8787)]
+    port: u16,
+
+    /// The client id POST /oauth/token accepts
+    #[arg(long, value_name = "ID", default_value = DEFAULT_CLIENT_ID)]
+    client_id: String,
+
+    /// The client secret POST /oauth/token accepts
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SCALEKIT_EMULATOR_CLIENT_SECRET",
+        hide_env_values = true,
+        default_value = DEFAULT_CLIENT_SECRET
+    )]
+    client_secret: String,
+
+    /// Delay added before answering every logged request, in milliseconds
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+
+    /// Lifetime of magic links, in seconds
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    link_ttl_secs: u64,
+
+    /// JSON file of accounts to start with: an array of accounts or {"accounts": [...]}
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
+
+    /// Base URL the proxy (/proxy/...) forwards to; a leading / means the emulator itself
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+
+    /// One stderr line per request: method, path, status, milliseconds
+    #[arg(long)]
+    verbose: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let seed = match cli.seed.as_deref().map(load_seed_file).transpose() {
+        Ok(seed) => seed.unwrap_or_default(),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let default_secret = cli.client_secret == DEFAULT_CLIENT_SECRET;
+    let options = Options {
+        port: cli.port,
+        client_id: cli.client_id,
+        client_secret: cli.client_secret,
+        link_ttl: Duration::from_secs(cli.link_ttl_secs),
+        latency: Duration::from_millis(cli.latency_ms),
+        upstream: cli.upstream,
+        seed,
+    };
+    let emulator = match Emulator::start(options) {
+        Ok(emulator) => emulator,
+        Err(err) => {
+            eprintln!("error: cannot listen on 127.0.0.1:{}: {err}", cli.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    emulator.set_verbose(cli.verbose);
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {}", emulator.url());
+    let _ = stdout.flush();
+    eprintln!(
+        "scalekit-emulator: client id {}, client secret {}; control API at {}/_emulator/; Ctrl-C stops",
+        emulator.client_id(),
+        if default_secret {
+            "the default (emulator-secret)"
+        } else {
+            "as given"
+        },
+        emulator.url(),
+    );
+    match wait_for_signal() {
+        Ok(()) => {
+            drop(emulator);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: cannot wait for signals: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Blocks until Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+fn wait_for_signal() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result,
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
+    })
+}
+
+/// Reads `--seed FILE`: a JSON array of accounts, or `{"accounts": [...]}`.
+fn load_seed_file(path: &Path) -> Result<Vec<SeedAccount>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read seed file {shown}: {err}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|err| format!("seed file {shown} is not valid JSON: {err}"))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(mut map) if map.len() == 1 => match map.remove("accounts") {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => return Err(shape_error(path)),
+        },
+        _ => return Err(shape_error(path)),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let seed: SeedAccount = serde_json::from_value(item)
+                .map_err(|err| format!("seed file {shown}, account {}: {err}", index + 1))?;
+            seed.validate()
+                .map_err(|err| format!("seed file {shown}, account {}: {err}", index + 1))?;
+            Ok(seed)
+        })
+        .collect()
+}
+
+fn shape_error(path: &Path) -> String {
+    format!(
+        "seed file {} must hold a JSON array of accounts or {{\"accounts\": [...]}}",
+        path.display()
+    )
+}

@@ -1,0 +1,204 @@
+//! The HTTP/1.1 server: a manual accept loop that numbers TCP connections, the
+//! request log, latency, faults, `--verbose` lines and dispatch to the routes.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{HeaderMap, Method, Request};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::wire::{self, Resp};
+use crate::{Fault, LoggedRequest, Shared, api, control, page};
+
+/// A request with its body read.
+#[derive(Debug)]
+pub(crate) struct Req {
+    pub(crate) method: Method,
+    /// Path without the query string.
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// What every route can reach.
+pub(crate) struct Ctx {
+    pub(crate) shared: Arc<Shared>,
+    /// Pooled plain-HTTP client for the proxy.
+    pub(crate) client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// Accepts connections until `stop` is notified. Each connection gets the next id.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>) {
+    let ctx = Arc::new(Ctx {
+        shared,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+    });
+    loop {
+        let accepted = tokio::select! {
+            () = stop.notified() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors or an aborted handshake: try again shortly.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        // Small request/response pairs on keep-alive connections: no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        let connection = ctx.shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let ctx = Arc::clone(&ctx);
+                async move { Ok::<_, Infallible>(handle(&ctx, connection, req).await) }
+            });
+            // A connection error (client gone mid-request) only ends this connection.
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Whether a path goes into the request log (and gets latency and faults): all but
+/// the control API and the pages a person's browser opens.
+fn is_logged(path: &str) -> bool {
+    !(path == "/_emulator"
+        || path.starts_with("/_emulator/")
+        || path.starts_with("/magicLink/")
+        || path == "/connect/success")
+}
+
+async fn handle(ctx: &Ctx, connection: u64, req: Request<Incoming>) -> Resp {
+    let received = Instant::now();
+    let (parts, body) = req.into_parts();
+    let Ok(body) = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+    else {
+        return wire::parse_error("cannot read the request body");
+    };
+    let req = Req {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+    };
+    let resp = if is_logged(&req.path) {
+        handle_logged(ctx, connection, received, &req).await
+    } else {
+        route(ctx, &req).await
+    };
+    verbose_line(ctx, &req, &resp.status().as_u16().to_string(), received);
+    resp
+}
+
+/// Logs the request, applies latency and any queued fault, then answers.
+async fn handle_logged(ctx: &Ctx, connection: u64, received: Instant, req: &Req) -> Resp {
+    let (key, latency, fault) = {
+        let mut state = ctx.shared.state();
+        let key = state.log_received(LoggedRequest {
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            headers: req
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: String::from_utf8_lossy(&req.body).into_owned(),
+            status: 0,
+            connection,
+            at_ms: u64::try_from(received.duration_since(ctx.shared.started).as_millis())
+                .unwrap_or(u64::MAX),
+        });
+        (key, state.settings.latency, state.take_fault(&req.path))
+    };
+    if fault.as_ref().is_some_and(|f| f.hang) {
+        // Logged with status 0 when received; never answered. The connection task
+        // ends when the client disconnects or the emulator stops.
+        verbose_line(ctx, req, "hang", received);
+        return std::future::pending().await;
+    }
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let resp = match fault {
+        Some(fault) => answer_fault(ctx, req, &fault).await,
+        None => route(ctx, req).await,
+    };
+    ctx.shared.state().log_answered(key, resp.status().as_u16());
+    resp
+}
+
+/// A queued fault's answer: a delay, then an error status or the normal answer,
+/// plus `Retry-After` when asked for.
+async fn answer_fault(ctx: &Ctx, req: &Req, fault: &Fault) -> Resp {
+    if let Some(ms) = fault.delay_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let status = fault.status.or(fault.no_body.then_some(503));
+    let mut resp = match status {
+        Some(status) if fault.no_body => wire::empty(status),
+        Some(status) => wire::error_for_status(status),
+        None => route(ctx, req).await,
+    };
+    if let Some(secs) = fault.retry_after {
+        wire::set_header(&mut resp, "retry-after", &secs.to_string());
+    }
+    resp
+}
+
+/// Dispatches by path.
+async fn route(ctx: &Ctx, req: &Req) -> Resp {
+    let path = req.path.as_str();
+    if path == "/_emulator" || path.starts_with("/_emulator/") {
+        control::handle(ctx, req)
+    } else if path == "/oauth/token" {
+        api::token(ctx, req)
+    } else if path.starts_with("/api/") {
+        api::v1(ctx, req)
+    } else if path == "/proxy" || path.starts_with("/proxy/") {
+        api::proxy(ctx, req).await
+    } else if path.starts_with("/magicLink/") {
+        page::magic_link(ctx, req)
+    } else if path == "/connect/success" {
+        page::verified(req)
+    } else {
+        wire::route_not_found()
+    }
+}
+
+/// One stderr line per request with `--verbose`: method, path, status, time.
+/// Never the query string, a body or a header.
+fn verbose_line(ctx: &Ctx, req: &Req, status: &str, received: Instant) {
+    if ctx.shared.verbose.load(Ordering::Relaxed) {
+        eprintln!(
+            "{} {} {} {}ms",
+            req.method,
+            req.path,
+            status,
+            received.elapsed().as_millis()
+        );
+    }
+}

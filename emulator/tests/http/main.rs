@@ -1,0 +1,12 @@
+//! Integration tests: the emulator over real HTTP, through reqwest.
+
+mod accounts;
+mod binary;
+mod common;
+mod control;
+mod faults;
+mod list;
+mod load;
+mod magic;
+mod oauth;
+mod proxy;
