@@ -95,7 +95,12 @@ pub(crate) struct CliError {
 
 impl CliError {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), hint: None, link: None }
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+            link: None,
+        }
     }
 
     pub(crate) fn usage(message: impl Into<String>) -> Self {
@@ -138,3 +143,47 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+/// Finds what an error means for the user: its kind (exit code), message and hint.
+/// A [`CliError`] anywhere in the chain wins; Scalekit errors map by what Scalekit said;
+/// anything else is a plain failure (exit 1) with the whole chain as its message.
+pub(crate) fn classify(err: &anyhow::Error) -> CliError {
+    let mut outer = Vec::new();
+    for cause in err.chain() {
+        if let Some(cli) = cause.downcast_ref::<CliError>() {
+            let mut cli = cli.clone();
+            if !outer.is_empty() {
+                // Keep the context the command added in front of the message.
+                cli.message = format!("{}: {}", outer.join(": "), cli.message);
+            }
+            return cli;
+        }
+        if let Some(api) = cause.downcast_ref::<crate::scalekit::ApiError>() {
+            return from_api_error(api, &format!("{err:#}"));
+        }
+        outer.push(cause.to_string());
+    }
+    CliError::failed(format!("{err:#}"))
+}
+
+fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
+    use crate::scalekit::ApiError;
+    match api {
+        ApiError::Unreachable { .. } | ApiError::Busy { .. } => CliError::unreachable(message)
+            .with_hint("check the network and SCALEKIT_ENV_URL; this is safe to retry"),
+        ApiError::CredentialsRejected { .. } | ApiError::TokenRejected { .. } => {
+            CliError::not_configured(message).with_hint(
+                "check SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or run `scalekit-auth init`",
+            )
+        }
+        ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
+    }
+}
+
+/// Whether the error is a closed stdout pipe (`| head`): the run ends quietly.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,1 +1,64 @@
-fn main() {}
+//! scalekit-auth: fresh OAuth access tokens for AI agents and shell scripts, through
+//! Scalekit connected accounts. `main` parses, runs, and decides the exit code once.
+
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod output;
+mod prompt;
+mod scalekit;
+mod secret;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::ExitStatus;
+use crate::output::Output;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and exit 0; usage errors exit 2.
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let json = wants_json(&cli.command);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let out = Output::new(
+        cli.global.quiet,
+        cli.global.verbose,
+        cli.global.color,
+        no_color,
+    );
+    let status = match commands::run(cli, out.clone()) {
+        Ok(status) => status,
+        Err(err) if error::is_broken_pipe(&err) => ExitStatus::Success,
+        Err(err) => {
+            let err = error::classify(&err);
+            if json {
+                // With --json, stdout is exactly one JSON document, failures included.
+                let _ = out.json(&Output::error_json(&err));
+            }
+            out.error(&err);
+            err.kind.exit_status()
+        }
+    };
+    ExitCode::from(u8::try_from(status.code()).unwrap_or(1))
+}
+
+/// Whether the command promised one JSON document on stdout.
+fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Config(a) => a.json,
+        Command::Authorize(a) => a.json,
+        Command::Token(a) => a.format.json,
+        Command::Status(a) => a.json,
+        Command::List(a) => a.json,
+        Command::Init(_) => false,
+    }
+}

@@ -1,0 +1,364 @@
+//! The whole command-line surface: global options, the command enum, one `Args` per command.
+//!
+//! Doc comments are the help text. Every subcommand's help ends with real examples
+//! (`after_help`), which the man pages carry too.
+
+// Doc comments here are help text: Markdown backticks would show up in `--help`.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+
+/// The exit-code table (a macro so that `concat!` can use it in help texts).
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0    success
+  1    any other failure (an unexpected Scalekit answer, I/O)
+  2    usage: bad flags, arguments or names; a prompt needed without a terminal
+  3    not configured: no credentials, credentials rejected, unknown service, malformed config
+  4    authorization required: the account is not ACTIVE, or the wait timed out
+  5    Scalekit unreachable: network error, timeout, 429/5xx after retries; safe to retry
+  130  interrupted"
+    };
+}
+
+const ROOT_AFTER_HELP: &str = concat!(
+    "Examples:
+  scalekit-auth init                          # once: Scalekit credentials
+  scalekit-auth config gmail gmail_u3134a     # map a service to a Scalekit connection
+  scalekit-auth authorize gmail               # link + QR code; waits for approval
+  TOKEN=$(scalekit-auth token gmail)          # a fresh token on stdout, nothing else
+  scalekit-auth status --json                 # what is authorized, for scripts
+
+",
+    exit_codes!()
+);
+
+/// Fresh OAuth access tokens for AI agents and shell scripts, through Scalekit.
+///
+/// Scalekit stores and refreshes the tokens of your users' Gmail, Slack, GitHub, Notion…
+/// accounts; scalekit-auth asks it for the current one every time and never writes a token
+/// to disk.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scalekit-auth",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = ROOT_AFTER_HELP,
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Where config.toml and credentials.toml live [default: ~/.config/scalekit-auth]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "SCALEKIT_AUTH_CONFIG_DIR",
+        value_hint = ValueHint::DirPath
+    )]
+    pub(crate) config_dir: Option<PathBuf>,
+
+    /// A dotenv file to read SCALEKIT_* from [default: ./.env when it exists]; never overrides
+    /// variables already set
+    #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub(crate) env_file: Option<PathBuf>,
+
+    /// Never prompt; a missing answer is an error naming the flag that gives it
+    /// (also SCALEKIT_AUTH_NO_INPUT=1, or CI set)
+    #[arg(long, global = true)]
+    pub(crate) no_input: bool,
+
+    /// One stderr line per HTTP request: method, path, status, milliseconds (never a secret)
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+
+    /// No progress or hints on stderr (errors still print)
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+
+    /// Colour on stderr: only on a terminal by default, never with NO_COLOR
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub(crate) color: ColorChoice,
+
+    /// Per-request timeout in seconds
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "SCALEKIT_AUTH_HTTP_TIMEOUT",
+        default_value_t = 30.0,
+        value_parser = parse_positive_secs
+    )]
+    pub(crate) http_timeout: f64,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    Init(InitArgs),
+    Config(ConfigArgs),
+    Authorize(AuthorizeArgs),
+    Token(TokenArgs),
+    Status(StatusArgs),
+    List(ListArgs),
+}
+
+/// Save Scalekit credentials (once per machine)
+///
+/// Prompts for what no flag or environment variable gives when run at a terminal. The client
+/// secret comes from a hidden prompt, --client-secret-stdin or SCALEKIT_CLIENT_SECRET, never
+/// from a flag's value. The credentials are checked against Scalekit before anything is written.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth init
+  scalekit-auth init --env-url https://acme.scalekit.dev --client-id skc_58327480066375686 \\
+      --client-secret-stdin < secret.txt
+  scalekit-auth init --import ~/.old-skill/connections.json --import ~/.old-skill/.env")]
+pub(crate) struct InitArgs {
+    /// Scalekit environment URL (https://, or http:// to a loopback host)
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
+    pub(crate) env_url: Option<String>,
+
+    /// Scalekit client ID (skc_…)
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+
+    /// Read the client secret from standard input
+    #[arg(long)]
+    pub(crate) client_secret_stdin: bool,
+
+    /// Default identifier (your user's key in Scalekit) for every service
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    /// Import the old helper's connections.json or .env; repeatable
+    #[arg(long = "import", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub(crate) imports: Vec<PathBuf>,
+
+    /// Save without checking the credentials against Scalekit
+    #[arg(long)]
+    pub(crate) no_verify: bool,
+}
+
+/// Map a service to a Scalekit connection, or show or remove the mapping
+///
+/// With a connection name: adds or replaces the mapping (no network). Without one: prints it.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth config gmail gmail_u3134a
+  scalekit-auth config slack slack_x7y9z --identifier team-bot
+  scalekit-auth config gmail --json
+  scalekit-auth config gmail --unset")]
+pub(crate) struct ConfigArgs {
+    /// Your name for the service (gmail, slack, github…)
+    #[arg(value_name = "SERVICE")]
+    pub(crate) service: String,
+
+    /// The connection's name in the Scalekit dashboard (sent to Scalekit as `connector`)
+    #[arg(value_name = "CONNECTION_NAME", conflicts_with = "unset")]
+    pub(crate) connection_name: Option<String>,
+
+    /// Identifier for this service, overriding the default
+    #[arg(long, value_name = "ID", conflicts_with = "unset")]
+    pub(crate) identifier: Option<String>,
+
+    /// Remove the mapping
+    #[arg(long)]
+    pub(crate) unset: bool,
+
+    /// Print the mapping as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Authorize a service: print a link (and QR code) and wait until the user approves
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth authorize gmail
+  scalekit-auth authorize slack --no-wait --json
+  scalekit-auth authorize github --timeout 600 --open
+  scalekit-auth authorize gmail --force          # re-authorize an ACTIVE account")]
+pub(crate) struct AuthorizeArgs {
+    /// The configured service
+    #[arg(value_name = "SERVICE")]
+    pub(crate) service: String,
+
+    /// Identifier to authorize, overriding the configured one
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    /// Print the link and exit 4 without waiting
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+
+    /// How long to wait for the approval, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+
+    #[command(flatten)]
+    pub(crate) qr: QrArgs,
+
+    /// Open the link in a browser (only when interactive and not over SSH)
+    #[arg(long)]
+    pub(crate) open: bool,
+
+    /// Mint a new link even when the account is already ACTIVE
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// One JSON document on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `--qr` / `--no-qr`.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct QrArgs {
+    /// Draw the QR code even when stderr is not a terminal
+    #[arg(long, conflicts_with = "no_qr")]
+    pub(crate) qr: bool,
+
+    /// Never draw the QR code
+    #[arg(long)]
+    pub(crate) no_qr: bool,
+}
+
+/// Print a fresh access token for each service
+///
+/// Asks Scalekit for the current token on every call; nothing is cached. When a service needs
+/// authorization: at a terminal (or with --wait) runs the authorize flow first; otherwise exits
+/// 4 at once with the link on stderr.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  TOKEN=$(scalekit-auth token gmail)
+  curl -H \"$(scalekit-auth token github --header)\" https://api.github.com/user
+  eval \"$(scalekit-auth token gmail slack --env)\"
+  scalekit-auth token gmail --json || scalekit-auth authorize gmail --no-wait --json")]
+pub(crate) struct TokenArgs {
+    /// Configured services, printed in this order
+    #[arg(value_name = "SERVICE", required = true)]
+    pub(crate) services: Vec<String>,
+
+    /// Identifier, overriding the configured one
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) format: TokenFormat,
+
+    /// Run the authorize flow when a service needs it, even when not interactive
+    #[arg(long)]
+    pub(crate) wait: bool,
+
+    /// How long --wait (or an interactive authorization) waits, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+
+    #[command(flatten)]
+    pub(crate) qr: QrArgs,
+}
+
+/// How `token` prints: raw (default), JSON, an HTTP header or an env assignment.
+#[derive(Debug, Args, Clone, Copy)]
+#[group(multiple = false)]
+pub(crate) struct TokenFormat {
+    /// One JSON object per service (an array for several)
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Print `Authorization: Bearer <token>`
+    #[arg(long)]
+    pub(crate) header: bool,
+
+    /// Print `SERVICE_ACCESS_TOKEN=<token>`
+    #[arg(long)]
+    pub(crate) env: bool,
+}
+
+/// Check the credentials and each service's authorization state
+///
+/// Never pulls a token. Exit 0 when the credentials are valid and every listed service is
+/// ACTIVE; 4 when one needs authorization; 3 for missing or rejected credentials; 5 when
+/// Scalekit cannot be reached.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth status
+  scalekit-auth status gmail slack
+  scalekit-auth status --json | jq '.services[] | select(.status != \"ACTIVE\")'")]
+pub(crate) struct StatusArgs {
+    /// Services to check [default: every configured one]
+    #[arg(value_name = "SERVICE")]
+    pub(crate) services: Vec<String>,
+
+    /// One JSON document on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// List configured services, or the connected accounts in Scalekit
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth list
+  scalekit-auth list --json
+  scalekit-auth list --remote
+  scalekit-auth list --remote --identifier mess --json")]
+pub(crate) struct ListArgs {
+    /// A JSON array on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// List the connected accounts in Scalekit (every page)
+    #[arg(long)]
+    pub(crate) remote: bool,
+
+    /// With --remote: only this identifier's accounts
+    #[arg(long, value_name = "ID", requires = "remote")]
+    pub(crate) identifier: Option<String>,
+}
+
+fn parse_positive_secs(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
+        _ => Err(format!(
+            "expected a number of seconds between 0 and 86400, got {value:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

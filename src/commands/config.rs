@@ -1,0 +1,86 @@
+//! `config`: add, replace, show or remove a service → connection mapping. No network.
+
+use serde_json::json;
+
+use super::Context;
+use crate::cli::ConfigArgs;
+use crate::config::{self as cfg};
+use crate::error::{CliError, ExitStatus};
+
+pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
+    let service = cfg::validate_service(&args.service)?;
+    if let Some(identifier) = &args.identifier {
+        cfg::validate_identifier(identifier)?;
+    }
+    if args.unset {
+        let removed = cfg::update(&ctx.paths, |edit| Ok(edit.remove_service(&service)))?;
+        if !removed {
+            return Err(not_mapped(&service).into());
+        }
+        ctx.out.success(&format!("removed {service}"));
+        return Ok(ExitStatus::Success);
+    }
+    if let Some(connection_name) = &args.connection_name {
+        cfg::validate_connection_name(connection_name)?;
+        cfg::update(&ctx.paths, |edit| {
+            edit.set_service(&service, connection_name, args.identifier.as_deref());
+            Ok(())
+        })?;
+        ctx.out
+            .success(&format!("{service} → connection {connection_name}"));
+        return show(ctx, &service, args.json, false);
+    }
+    if let Some(identifier) = &args.identifier {
+        // `config SVC --identifier ID`: change only the identifier of an existing mapping.
+        cfg::update(&ctx.paths, |edit| {
+            let config = edit.config()?;
+            let mapping = config
+                .services
+                .get(&service)
+                .ok_or_else(|| not_mapped(&service))?;
+            edit.set_service(&service, &mapping.connection_name, Some(identifier));
+            Ok(())
+        })?;
+        return show(ctx, &service, args.json, false);
+    }
+    show(ctx, &service, args.json, true)
+}
+
+/// Prints the mapping; with `print_text` false only `--json` prints (after a change, the
+/// human confirmation is on stderr already).
+fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::Result<ExitStatus> {
+    let config = ctx.config()?;
+    let mapping = config
+        .services
+        .get(service)
+        .ok_or_else(|| not_mapped(service))?;
+    let identifier = cfg::resolve_identifier(None, Some(mapping), &ctx.env, &config).ok();
+    if json {
+        ctx.out.json(&json!({
+            "service": service,
+            "connection_name": mapping.connection_name,
+            "identifier": identifier,
+            "hosts": mapping.hosts,
+        }))?;
+    } else if print_text {
+        let origin = if mapping.identifier.is_some() {
+            ""
+        } else {
+            " (default)"
+        };
+        ctx.out.data(&format!(
+            "service          {service}\nconnection_name  {}\nidentifier       {}{}",
+            mapping.connection_name,
+            identifier
+                .as_deref()
+                .unwrap_or("(none: set one with --identifier)"),
+            if identifier.is_some() { origin } else { "" },
+        ))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn not_mapped(service: &str) -> CliError {
+    CliError::not_configured(format!("{service} is not configured"))
+        .with_hint(format!("scalekit-auth config {service} CONNECTION_NAME"))
+}

@@ -1,0 +1,142 @@
+//! `list`: the configured services (no network), or with `--remote` the connected accounts
+//! in Scalekit (every page).
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::cli::ListArgs;
+use crate::config as cfg;
+use crate::error::ExitStatus;
+use crate::scalekit::types::format_timestamp;
+
+pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
+    if args.remote {
+        return super::block_on(remote(ctx, args));
+    }
+    let config = ctx.config()?;
+    let rows: Vec<(String, String, Option<String>)> = config
+        .services
+        .iter()
+        .map(|(service, mapping)| {
+            // The effective identifier, or null when none resolves.
+            let identifier = cfg::resolve_identifier(None, Some(mapping), &ctx.env, &config).ok();
+            (service.clone(), mapping.connection_name.clone(), identifier)
+        })
+        .collect();
+    if args.json {
+        let docs: Vec<Value> = rows
+            .iter()
+            .map(|(s, c, i)| json!({"service": s, "connection_name": c, "identifier": i}))
+            .collect();
+        ctx.out.json(&Value::Array(docs))?;
+    } else if rows.is_empty() {
+        ctx.out.info("No services configured.");
+        ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
+    } else {
+        let table: Vec<[String; 3]> = rows
+            .into_iter()
+            .map(|(s, c, i)| [s, c, i.unwrap_or_else(|| "-".into())])
+            .collect();
+        ctx.out.data(&format_table(
+            &["SERVICE", "CONNECTION", "IDENTIFIER"],
+            &table,
+        ))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn remote(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(identifier) = &args.identifier {
+        cfg::validate_identifier(identifier)?;
+    }
+    let config = ctx.config()?;
+    let client = ctx.client(&config)?;
+    let accounts = client.list_accounts(args.identifier.as_deref()).await?;
+    if args.json {
+        let docs: Vec<Value> = accounts
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.id,
+                    "connection_name": a.connector,
+                    "identifier": a.identifier,
+                    "provider": a.provider,
+                    "status": a.status.as_str(),
+                    "token_expires_at": a.token_expires_at.map(format_timestamp),
+                })
+            })
+            .collect();
+        ctx.out.json(&Value::Array(docs))?;
+    } else if accounts.is_empty() {
+        ctx.out.info("No connected accounts in Scalekit.");
+    } else {
+        let table: Vec<[String; 6]> = accounts
+            .iter()
+            .map(|a| {
+                [
+                    a.id.clone(),
+                    a.connector.clone(),
+                    a.identifier.clone(),
+                    a.provider.clone(),
+                    a.status.as_str().to_owned(),
+                    a.token_expires_at
+                        .map_or_else(|| "-".into(), format_timestamp),
+                ]
+            })
+            .collect();
+        ctx.out.data(&format_table(
+            &[
+                "ID",
+                "CONNECTION",
+                "IDENTIFIER",
+                "PROVIDER",
+                "STATUS",
+                "TOKEN EXPIRES",
+            ],
+            &table,
+        ))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A plain aligned table: a header row, then the rows; columns separated by two spaces.
+pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_table;
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = format_table(
+            &["A", "BB"],
+            &[["xxx".into(), "y".into()], ["z".into(), String::new()]],
+        );
+        assert_eq!(t, "A    BB\nxxx  y\nz\n");
+    }
+}

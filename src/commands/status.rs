@@ -1,0 +1,296 @@
+//! `status`: the credentials check and each service's account state, concurrently, without
+//! pulling a token (`/details`, never `/auth`).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Context, Target};
+use crate::cli::StatusArgs;
+use crate::config::{self as cfg, Config};
+use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::scalekit::Client;
+use crate::scalekit::types::{ConnectedAccount, format_timestamp};
+
+/// One row of the report.
+struct Row {
+    service: String,
+    connection_name: Option<String>,
+    identifier: Option<String>,
+    /// An `AccountStatus` name, `NOT_FOUND`, `UNREACHABLE`, `UNKNOWN` (not checked) or
+    /// `NOT_CONFIGURED`/`ERROR`.
+    status: String,
+    account: Option<ConnectedAccount>,
+    error: Option<CliError>,
+}
+
+/// The credentials check's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    Valid,
+    Rejected,
+    Missing,
+    Unreachable,
+}
+
+impl Credentials {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Rejected => "rejected",
+            Self::Missing => "missing",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+    let config = ctx.config()?;
+    if let Some(mode) = cfg::credentials_too_open(&ctx.paths) {
+        ctx.out.warn(&format!(
+            "{} is readable by others (mode {mode:03o}); run: chmod 600 {}",
+            ctx.paths.credentials_file().display(),
+            ctx.paths.credentials_file().display()
+        ));
+    }
+    let names: Vec<String> = if args.services.is_empty() {
+        config.services.keys().cloned().collect()
+    } else {
+        args.services.clone()
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut targets: Vec<(usize, Target)> = Vec::new();
+    for name in &names {
+        match ctx.target(&config, name, None) {
+            Ok(target) => {
+                targets.push((rows.len(), target.clone()));
+                rows.push(Row {
+                    service: target.service,
+                    connection_name: Some(target.connection_name),
+                    identifier: Some(target.identifier),
+                    status: "UNKNOWN".into(),
+                    account: None,
+                    error: None,
+                });
+            }
+            Err(err) => {
+                let mapping = cfg::validate_service(name)
+                    .ok()
+                    .and_then(|s| config.services.get(&s));
+                rows.push(Row {
+                    service: name.to_lowercase(),
+                    connection_name: mapping.map(|m| m.connection_name.clone()),
+                    identifier: None,
+                    status: if err.kind == ErrorKind::Usage {
+                        "ERROR"
+                    } else {
+                        "NOT_CONFIGURED"
+                    }
+                    .into(),
+                    account: None,
+                    error: Some(err),
+                });
+            }
+        }
+    }
+
+    let (credentials, client, cred_error) = check_credentials(ctx, &config).await;
+    if let Some(client) = client.filter(|_| credentials == Credentials::Valid) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, target) in targets {
+            let client = Arc::clone(&client);
+            tasks.spawn(async move {
+                let result = client
+                    .account_details(&target.connection_name, &target.identifier)
+                    .await;
+                (index, result)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (index, result) = match joined {
+                Ok(done) => done,
+                Err(err) => std::panic::resume_unwind(err.into_panic()),
+            };
+            let row = &mut rows[index];
+            match result {
+                Ok(Some(account)) => {
+                    account.status.as_str().clone_into(&mut row.status);
+                    row.account = Some(account);
+                }
+                Ok(None) => row.status = "NOT_FOUND".into(),
+                Err(err) => {
+                    let err = error::classify(&err.into());
+                    row.status = if err.kind == ErrorKind::Unreachable {
+                        "UNREACHABLE"
+                    } else {
+                        "ERROR"
+                    }
+                    .into();
+                    row.error = Some(err);
+                }
+            }
+        }
+    } else if credentials == Credentials::Unreachable {
+        for (index, _) in &targets {
+            rows[*index].status = "UNREACHABLE".into();
+        }
+    }
+
+    let exit = exit_status(credentials, &rows);
+    let env_url = cfg::resolve_credentials(&ctx.env, &config, None).env_url;
+    let client_id = cfg::resolve_credentials(&ctx.env, &config, None).client_id;
+    if args.json {
+        ctx.out.json(&json!({
+            "env_url": env_url,
+            "client_id": client_id,
+            "credentials": credentials.as_str(),
+            "config_dir": ctx.paths.dir.display().to_string(),
+            "services": rows.iter().map(row_json).collect::<Vec<Value>>(),
+        }))?;
+    } else {
+        print_table(
+            ctx,
+            env_url.as_deref(),
+            client_id.as_deref(),
+            credentials,
+            &rows,
+        )?;
+    }
+    if let Some(err) = cred_error {
+        ctx.out.error(&err);
+    }
+    for row in &rows {
+        if let Some(err) = &row.error {
+            ctx.out.error(err);
+        }
+    }
+    if exit == ExitStatus::AuthorizationRequired
+        && let Some(row) = rows.iter().find(|r| r.status != "ACTIVE")
+    {
+        ctx.out
+            .hint(&format!("scalekit-auth authorize {}", row.service));
+    }
+    Ok(exit)
+}
+
+/// `POST /oauth/token` with the resolved credentials.
+async fn check_credentials(
+    ctx: &Context,
+    config: &Config,
+) -> (Credentials, Option<Arc<Client>>, Option<CliError>) {
+    let client = match ctx.client(config) {
+        Ok(client) => client,
+        Err(err) => {
+            let err = error::classify(&err);
+            let state = if err.kind == ErrorKind::NotConfigured {
+                Credentials::Missing
+            } else {
+                Credentials::Rejected
+            };
+            return (state, None, Some(err));
+        }
+    };
+    match client.verify_credentials().await {
+        Ok(()) => (Credentials::Valid, Some(client), None),
+        Err(err) => {
+            let err = error::classify(&err.into());
+            let state = if err.kind == ErrorKind::NotConfigured {
+                Credentials::Rejected
+            } else {
+                Credentials::Unreachable
+            };
+            (state, None, Some(err))
+        }
+    }
+}
+
+/// 0 all valid and ACTIVE; 3 credentials missing/rejected (or a service not configured);
+/// 4 a service needs authorization; 5 unreachable (unless another needs authorization).
+fn exit_status(credentials: Credentials, rows: &[Row]) -> ExitStatus {
+    match credentials {
+        Credentials::Missing | Credentials::Rejected => return ExitStatus::NotConfigured,
+        Credentials::Unreachable => return ExitStatus::Unreachable,
+        Credentials::Valid => {}
+    }
+    // Every account state but ACTIVE (NOT_FOUND included) needs the user.
+    let needs_auth = |s: &str| {
+        !matches!(
+            s,
+            "ACTIVE" | "UNREACHABLE" | "NOT_CONFIGURED" | "ERROR" | "UNKNOWN"
+        )
+    };
+    if rows.iter().any(|r| needs_auth(&r.status)) {
+        ExitStatus::AuthorizationRequired
+    } else if rows.iter().any(|r| r.status == "UNREACHABLE") {
+        ExitStatus::Unreachable
+    } else if rows.iter().any(|r| r.status == "NOT_CONFIGURED") {
+        ExitStatus::NotConfigured
+    } else if rows.iter().any(|r| r.status == "ERROR") {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    }
+}
+
+fn row_json(row: &Row) -> Value {
+    let account = row.account.as_ref();
+    json!({
+        "service": row.service,
+        "connection_name": row.connection_name,
+        "identifier": row.identifier,
+        "status": row.status,
+        "authorization_type": account.map(|a| a.authorization_type.clone()).filter(|t| !t.is_empty()),
+        "token_expires_at": account.and_then(|a| a.token_expires_at).map(format_timestamp),
+        "last_used_at": account.and_then(|a| a.last_used_at).map(format_timestamp),
+    })
+}
+
+fn print_table(
+    ctx: &Context,
+    env_url: Option<&str>,
+    client_id: Option<&str>,
+    credentials: Credentials,
+    rows: &[Row],
+) -> std::io::Result<()> {
+    let mut text = format!(
+        "Scalekit:    {}\nClient ID:   {}\nCredentials: {}\nConfig:      {}\n",
+        env_url.unwrap_or("(not set)"),
+        client_id.unwrap_or("(not set)"),
+        credentials.as_str(),
+        ctx.paths.dir.display()
+    );
+    if rows.is_empty() {
+        text.push_str("\nNo services configured.\n");
+        if !ctx.out.is_quiet() {
+            ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
+        }
+        return ctx.out.data(&text);
+    }
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.service.clone(),
+                r.connection_name.clone().unwrap_or_else(|| "-".into()),
+                r.identifier.clone().unwrap_or_else(|| "-".into()),
+                r.status.clone(),
+                r.account
+                    .as_ref()
+                    .and_then(|a| a.token_expires_at)
+                    .map_or_else(|| "-".into(), format_timestamp),
+            ]
+        })
+        .collect();
+    text.push('\n');
+    text.push_str(&super::list::format_table(
+        &[
+            "SERVICE",
+            "CONNECTION",
+            "IDENTIFIER",
+            "STATUS",
+            "TOKEN EXPIRES",
+        ],
+        &table,
+    ));
+    ctx.out.data(&text)
+}

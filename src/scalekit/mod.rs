@@ -1,0 +1,597 @@
+//! The Scalekit REST client (scalekit-api.md): client-credentials auth, connected accounts,
+//! retries and timeouts. No printing, no prompting: callers observe requests through
+//! [`RequestEvent`]s and get typed [`ApiError`]s.
+
+pub(crate) mod error;
+pub(crate) mod types;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+pub(crate) use self::error::ApiError;
+use self::error::sanitize_message;
+use self::types::{
+    AccountEnvelope, ConnectedAccount, GrpcError, ListPage, MagicLink, OAuthError, TokenResponse,
+};
+use crate::secret::Secret;
+
+/// Sent on every request (scalekit-api.md §5 allows any user agent).
+pub(crate) const USER_AGENT: &str = concat!("scalekit-auth/", env!("CARGO_PKG_VERSION"));
+/// At most this many attempts per request (cli.md "Retries").
+pub(crate) const MAX_ATTEMPTS: u32 = 4;
+/// All attempts of one request, waits included, end within this time.
+pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(30);
+/// First backoff step; doubled per attempt, with jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// No single backoff wait is longer than this.
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+/// Answers larger than this are refused rather than buffered.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Page size for listing connected accounts (Scalekit validates `< 100`).
+const LIST_PAGE_SIZE: u32 = 50;
+/// A list that claims more pages than this is looping; stop with an error.
+const MAX_LIST_PAGES: usize = 1000;
+
+/// One finished HTTP attempt, for `--verbose`. Carries no query string, body or header.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestEvent {
+    pub(crate) method: Method,
+    /// The URL path only: the query string can carry identifiers, never needed in a log.
+    pub(crate) path: String,
+    /// `None` when no answer came (connection error, timeout).
+    pub(crate) status: Option<u16>,
+    pub(crate) elapsed: Duration,
+    /// Why there was no answer, when there was none.
+    pub(crate) error: Option<String>,
+}
+
+/// Receives every [`RequestEvent`].
+pub(crate) type Observer = Arc<dyn Fn(&RequestEvent) + Send + Sync>;
+
+/// Everything needed to talk to one Scalekit environment.
+#[derive(Clone)]
+pub(crate) struct ClientOptions {
+    /// Already validated: `https://`, or `http://` to loopback.
+    pub(crate) env_url: Url,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Secret,
+    /// Per-attempt timeout (`--http-timeout`).
+    pub(crate) http_timeout: Duration,
+    /// Total time for all attempts of one request.
+    pub(crate) retry_budget: Duration,
+    pub(crate) observer: Option<Observer>,
+}
+
+/// A Scalekit client: one connection pool and one API token per run, shared by concurrent
+/// requests. Nothing is cached between runs.
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: Url,
+    client_id: String,
+    client_secret: Secret,
+    retry_budget: Duration,
+    observer: Option<Observer>,
+    /// The API token and how many times it was fetched; the generation lets concurrent
+    /// requests that all saw a 401 re-authenticate only once.
+    token: tokio::sync::Mutex<(Option<Secret>, u64)>,
+}
+
+/// The answer to one request, read in full.
+struct Answer {
+    status: StatusCode,
+    body: Vec<u8>,
+}
+
+impl Client {
+    /// Builds the client. Installs the TLS crypto provider on first use.
+    pub(crate) fn new(options: ClientOptions) -> anyhow::Result<Self> {
+        // reqwest is built without a default crypto provider (smaller binary); ring it is.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(options.http_timeout)
+            .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            // Never follow a redirect: it could carry the bearer token to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let mut base = options.env_url;
+        base.set_query(None);
+        base.set_fragment(None);
+        Ok(Self {
+            http,
+            base,
+            client_id: options.client_id,
+            client_secret: options.client_secret,
+            retry_budget: options.retry_budget,
+            observer: options.observer,
+            token: tokio::sync::Mutex::new((None, 0)),
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+
+    /// Checks the client credentials: `POST /oauth/token`. Also caches the API token for the
+    /// rest of this run, so a following API call costs no second token request.
+    pub(crate) async fn verify_credentials(&self) -> Result<(), ApiError> {
+        self.api_token(None).await.map(|_| ())
+    }
+
+    /// The API token, fetched once per run. `stale` is the generation that got a 401: a new
+    /// token is fetched only if nobody has done so since.
+    async fn api_token(&self, stale: Option<u64>) -> Result<(Secret, u64), ApiError> {
+        let mut guard = self.token.lock().await;
+        if let (Some(token), generation) = &*guard
+            && stale != Some(*generation)
+        {
+            return Ok((token.clone(), *generation));
+        }
+        let token = self.fetch_api_token().await?;
+        guard.0 = Some(token.clone());
+        guard.1 += 1;
+        Ok((token, guard.1))
+    }
+
+    async fn fetch_api_token(&self) -> Result<Secret, ApiError> {
+        let path = "/oauth/token";
+        let url = self.url(path);
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.expose()),
+        ];
+        let answer = self
+            .send(&Method::POST, path, || {
+                self.http
+                    .post(url.clone())
+                    .header(ACCEPT, "application/json")
+                    .form(&form)
+            })
+            .await?;
+        if answer.status.is_success() {
+            let token: TokenResponse = decode(&Method::POST, path, &answer.body)?;
+            if token.access_token.is_empty() {
+                return Err(ApiError::Decode {
+                    method: "POST".into(),
+                    path: path.into(),
+                    detail: "the answer has no access_token".into(),
+                });
+            }
+            return Ok(token.access_token);
+        }
+        match answer.status.as_u16() {
+            400 | 401 | 403 => {
+                let err: OAuthError = serde_json::from_slice(&answer.body).unwrap_or_default();
+                Err(ApiError::CredentialsRejected {
+                    status: answer.status.as_u16(),
+                    error: err.error.as_deref().map(sanitize_message),
+                    description: err.error_description.as_deref().map(sanitize_message),
+                })
+            }
+            _ => Err(unexpected(&Method::POST, path, &answer)),
+        }
+    }
+
+    /// An authenticated `/api/v1` call with one re-authentication on 401.
+    async fn api(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, ApiError> {
+        let url = self.url(path);
+        let build = |token: &Secret| {
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, "application/json")
+                .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            req
+        };
+        let (token, generation) = self.api_token(None).await?;
+        let answer = self.send(method, path, || build(&token)).await?;
+        if answer.status != StatusCode::UNAUTHORIZED {
+            return Ok(answer);
+        }
+        // The API token expired or was revoked: fetch a new one once and retry once.
+        let (token, _) = self.api_token(Some(generation)).await?;
+        let answer = self.send(method, path, || build(&token)).await?;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            let err: GrpcError = serde_json::from_slice(&answer.body).unwrap_or_default();
+            return Err(ApiError::TokenRejected {
+                method: method.to_string(),
+                path: path.to_owned(),
+                message: err
+                    .message
+                    .as_deref()
+                    .map_or_else(|| "401".to_owned(), sanitize_message),
+            });
+        }
+        Ok(answer)
+    }
+
+    /// Sends a request with retries on connection errors, timeouts, 429, 502, 503 and 504:
+    /// jittered exponential backoff, `Retry-After` honoured, at most [`MAX_ATTEMPTS`] attempts
+    /// within the retry budget. Any other status is returned as it is.
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, ApiError> {
+        let deadline = Instant::now() + self.retry_budget;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let started = Instant::now();
+            let result = self.attempt(build()).await;
+            let elapsed = started.elapsed();
+            // What to say if we give up now, and how long the server asked us to wait.
+            let (failure, wait) = match result {
+                Ok((answer, headers)) => {
+                    let status = answer.status.as_u16();
+                    self.observe(method, path, Some(status), elapsed, None);
+                    if !is_retryable_status(answer.status) {
+                        return Ok(answer);
+                    }
+                    let wait = retry_after(&headers);
+                    let busy = ApiError::Busy {
+                        method: method.to_string(),
+                        path: path.to_owned(),
+                        status,
+                        attempts: attempt,
+                        retry_after: wait,
+                    };
+                    (busy, wait)
+                }
+                Err(detail) => {
+                    self.observe(method, path, None, elapsed, Some(detail.clone()));
+                    (
+                        ApiError::Unreachable {
+                            host: self.host(),
+                            detail,
+                            attempts: attempt,
+                        },
+                        None,
+                    )
+                }
+            };
+            let delay = wait.unwrap_or_else(|| backoff(attempt));
+            if attempt >= MAX_ATTEMPTS || Instant::now() + delay >= deadline {
+                return Err(failure);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt: send, then read the whole body (bounded). `Err` is a printable reason.
+    async fn attempt(&self, req: reqwest::RequestBuilder) -> Result<(Answer, HeaderMap), String> {
+        let mut resp = req.send().await.map_err(|e| describe_transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| describe_transport_error(&e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(format!(
+                    "the answer is larger than {} MiB",
+                    MAX_BODY_BYTES >> 20
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((Answer { status, body }, headers))
+    }
+
+    fn observe(
+        &self,
+        method: &Method,
+        path: &str,
+        status: Option<u16>,
+        elapsed: Duration,
+        error: Option<String>,
+    ) {
+        if let Some(observer) = &self.observer {
+            observer(&RequestEvent {
+                method: method.clone(),
+                path: path.to_owned(),
+                status,
+                elapsed,
+                error,
+            });
+        }
+    }
+
+    fn host(&self) -> String {
+        let host = self.base.host_str().unwrap_or("?");
+        match self.base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+
+    /// `GET /api/v1/connected_accounts/auth`: the account with its credentials.
+    /// `Ok(None)` when Scalekit has no such account (404).
+    pub(crate) async fn account_auth(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<Option<ConnectedAccount>, ApiError> {
+        self.get_account("/api/v1/connected_accounts/auth", connector, identifier)
+            .await
+    }
+
+    /// `GET /api/v1/connected_accounts/details`: the account without credentials.
+    /// `Ok(None)` when Scalekit has no such account (404).
+    pub(crate) async fn account_details(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<Option<ConnectedAccount>, ApiError> {
+        self.get_account("/api/v1/connected_accounts/details", connector, identifier)
+            .await
+    }
+
+    async fn get_account(
+        &self,
+        path: &str,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<Option<ConnectedAccount>, ApiError> {
+        let query = [("connector", connector), ("identifier", identifier)];
+        let answer = self.api(&Method::GET, path, &query, None).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        expect_success(&Method::GET, path, &answer)?;
+        account_from(&Method::GET, path, &answer.body).map(Some)
+    }
+
+    /// `POST /api/v1/connected_accounts`: creates a pending account (the Node SDK's
+    /// get-or-create body). Any 2xx is success; a 409 (it appeared meanwhile) is answered
+    /// with the existing account's details.
+    pub(crate) async fn create_account(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<ConnectedAccount, ApiError> {
+        let path = "/api/v1/connected_accounts";
+        let body = serde_json::json!({
+            "connector": connector,
+            "identifier": identifier,
+            "connected_account": {"authorization_details": {"oauth_token": {}}},
+        });
+        let answer = self.api(&Method::POST, path, &[], Some(&body)).await?;
+        if answer.status == StatusCode::CONFLICT
+            && let Some(account) = self.account_details(connector, identifier).await?
+        {
+            return Ok(account);
+        }
+        expect_success(&Method::POST, path, &answer)?;
+        account_from(&Method::POST, path, &answer.body)
+    }
+
+    /// `POST /api/v1/connected_accounts/magic_link`. `Ok(None)` when the account is gone (404).
+    pub(crate) async fn magic_link(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<Option<MagicLink>, ApiError> {
+        let path = "/api/v1/connected_accounts/magic_link";
+        let body = serde_json::json!({"connector": connector, "identifier": identifier});
+        let answer = self.api(&Method::POST, path, &[], Some(&body)).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        expect_success(&Method::POST, path, &answer)?;
+        let link: MagicLink = decode(&Method::POST, path, &answer.body)?;
+        if link.link.is_empty() {
+            return Err(ApiError::Decode {
+                method: "POST".into(),
+                path: path.into(),
+                detail: "the answer has no link".into(),
+            });
+        }
+        Ok(Some(link))
+    }
+
+    /// `GET /api/v1/connected_accounts`, following `next_page_token` to the last page.
+    pub(crate) async fn list_accounts(
+        &self,
+        identifier: Option<&str>,
+    ) -> Result<Vec<ConnectedAccount>, ApiError> {
+        let path = "/api/v1/connected_accounts";
+        let page_size = LIST_PAGE_SIZE.to_string();
+        let mut accounts = Vec::new();
+        let mut page_token = String::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let mut query = vec![("page_size", page_size.as_str())];
+            if let Some(identifier) = identifier {
+                query.push(("identifier", identifier));
+            }
+            if !page_token.is_empty() {
+                query.push(("page_token", page_token.as_str()));
+            }
+            let answer = self.api(&Method::GET, path, &query, None).await?;
+            expect_success(&Method::GET, path, &answer)?;
+            let page: ListPage = decode(&Method::GET, path, &answer.body)?;
+            accounts.extend(page.connected_accounts);
+            if page.next_page_token.is_empty() || page.next_page_token == page_token {
+                return Ok(accounts);
+            }
+            page_token = page.next_page_token;
+        }
+        Err(ApiError::Decode {
+            method: "GET".into(),
+            path: path.into(),
+            detail: format!("more than {MAX_LIST_PAGES} pages; the page tokens seem to loop"),
+        })
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let secs = (when - time::OffsetDateTime::now_utc())
+        .whole_milliseconds()
+        .max(0);
+    Some(Duration::from_millis(u64::try_from(secs).unwrap_or(0)))
+}
+
+/// Exponential backoff with jitter: 50–100 % of `BACKOFF_BASE * 2^(attempt-1)`, capped.
+fn backoff(attempt: u32) -> Duration {
+    let full = BACKOFF_BASE
+        .saturating_mul(1 << attempt.saturating_sub(1).min(10))
+        .min(BACKOFF_CAP);
+    full.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
+fn describe_transport_error(err: &reqwest::Error) -> String {
+    // reqwest's Display includes the URL (with the query); keep the kind and the root cause.
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else if err.is_body() || err.is_decode() {
+        "the answer broke off"
+    } else {
+        "request failed"
+    };
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let root = source.to_string();
+    if root.is_empty() || root == err.to_string() || err.is_timeout() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {}", sanitize_message(&root))
+    }
+}
+
+fn expect_success(method: &Method, path: &str, answer: &Answer) -> Result<(), ApiError> {
+    if answer.status.is_success() {
+        Ok(())
+    } else {
+        Err(unexpected(method, path, answer))
+    }
+}
+
+fn unexpected(method: &Method, path: &str, answer: &Answer) -> ApiError {
+    let err: GrpcError = serde_json::from_slice(&answer.body).unwrap_or_default();
+    ApiError::Unexpected {
+        method: method.to_string(),
+        path: path.to_owned(),
+        status: answer.status.as_u16(),
+        grpc_code: err.code,
+        error_code: err.error_code().as_deref().map(sanitize_message),
+        message: err
+            .message
+            .as_deref()
+            .map(sanitize_message)
+            .filter(|m| !m.is_empty()),
+    }
+}
+
+fn account_from(method: &Method, path: &str, body: &[u8]) -> Result<ConnectedAccount, ApiError> {
+    let envelope: AccountEnvelope = decode(method, path, body)?;
+    envelope.connected_account.ok_or_else(|| ApiError::Decode {
+        method: method.to_string(),
+        path: path.to_owned(),
+        detail: "the answer has no connected_account".into(),
+    })
+}
+
+/// Parses JSON without ever quoting the body: a decode error names only what and where.
+fn decode<T: DeserializeOwned>(method: &Method, path: &str, body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            serde_json::error::Category::Data => "unexpected JSON types or values",
+            serde_json::error::Category::Eof => "truncated JSON",
+        };
+        let detail = if body.is_empty() {
+            "empty body".to_owned()
+        } else if std::str::from_utf8(body).is_err() {
+            "not UTF-8 text".to_owned()
+        } else {
+            format!("{what} at line {} column {}", e.line(), e.column())
+        };
+        ApiError::Decode {
+            method: method.to_string(),
+            path: path.to_owned(),
+            detail,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..=12 {
+            let d = backoff(attempt);
+            assert!(d <= BACKOFF_CAP, "{attempt}: {d:?}");
+            assert!(d >= BACKOFF_BASE / 2, "{attempt}: {d:?}");
+        }
+        assert!(backoff(3) >= BACKOFF_BASE * 2);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn decode_errors_never_quote_the_body() {
+        let body = br#"{"connected_account":{"status":"tok-SECRET-123", "id": 5}}"#;
+        let err = decode::<AccountEnvelope>(&Method::GET, "/x", body)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("SECRET"), "{err}");
+        let err = decode::<AccountEnvelope>(&Method::GET, "/x", b"\xff\xfe")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("UTF-8"), "{err}");
+    }
+}

@@ -1,0 +1,262 @@
+//! `authorize`: get-or-create, the link, the QR code, waiting, re-minting, verification.
+
+use std::time::Duration;
+
+use scalekit_emulator::{Emulator, Options, SeedAccount};
+
+use crate::harness::{Run, World};
+
+/// Approves the `n`-th link (1-based) as soon as it exists.
+fn approve_nth(emu: &Emulator, n: usize) {
+    for _ in 0..400 {
+        let links = emu.magic_links();
+        if links.len() >= n {
+            assert!(emu.approve_link(&links[n - 1].link));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no link number {n} appeared");
+}
+
+fn run_while(w: &World, args: &[&str], approve: impl FnOnce(&Emulator) + Send) -> Run {
+    std::thread::scope(|scope| {
+        scope.spawn(|| approve(&w.emu));
+        w.run(args)
+    })
+}
+
+#[test]
+fn first_time_no_wait_costs_four_requests_and_prints_the_link() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let run = w.run(&["authorize", "gmail", "--no-wait", "--json"]);
+    run.assert_code(4);
+    assert_eq!(
+        w.requests(),
+        [
+            "POST /oauth/token",
+            "GET /api/v1/connected_accounts/details",
+            "POST /api/v1/connected_accounts",
+            "POST /api/v1/connected_accounts/magic_link",
+        ]
+    );
+    let doc = run.json();
+    let link = w.emu.magic_links()[0].link.clone();
+    assert_eq!(doc["service"], "gmail");
+    assert_eq!(doc["connection_name"], "gmail_u3134a");
+    assert_eq!(doc["identifier"], "mess");
+    assert_eq!(doc["status"], "PENDING_AUTH");
+    assert_eq!(doc["link"], link.as_str());
+    assert!(doc["link_expires_at"].as_str().unwrap().ends_with('Z'));
+    // stderr: service, connection, identifier, the link on its own line, the expiry.
+    assert!(run.stderr.lines().any(|l| l == link), "{}", run.stderr);
+    for needle in ["gmail", "gmail_u3134a", "mess", "expires"] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    // Not a terminal: no QR code unless asked for.
+    assert!(!run.stderr.contains('█'));
+}
+
+#[test]
+fn an_active_account_needs_nothing() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    let run = w.run(&["authorize", "gmail"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("already authorized"), "{}", run.stderr);
+    assert!(w.emu.magic_links().is_empty());
+    let run = w.run(&["authorize", "gmail", "--json"]);
+    run.assert_code(0);
+    assert_eq!(run.json()["status"], "ACTIVE");
+}
+
+#[test]
+fn waits_for_approval_polling_details_never_auth() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let run = run_while(&w, &["authorize", "gmail", "--json"], |emu| {
+        approve_nth(emu, 1);
+    });
+    run.assert_code(0);
+    assert!(run.stderr.contains("gmail authorized"), "{}", run.stderr);
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"service": "gmail", "connection_name": "gmail_u3134a", "identifier": "mess", "status": "ACTIVE"})
+    );
+    assert!(
+        w.requests().iter().all(|r| !r.ends_with("/auth")),
+        "{:?}",
+        w.requests()
+    );
+    assert_eq!(
+        w.emu.account("gmail_u3134a", "mess").unwrap()["status"],
+        "ACTIVE"
+    );
+}
+
+#[test]
+fn times_out_with_exit_4() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let run = w.run(&["authorize", "gmail", "--timeout", "1"]);
+    run.assert_code(4);
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    let run = w.run(&["authorize", "gmail", "--timeout", "1", "--json"]);
+    run.assert_code(4);
+    assert_eq!(run.json()["error"]["code"], "authorization_required");
+}
+
+#[test]
+fn an_expired_link_is_replaced_and_printed_again() {
+    let w = World::with_options(Options {
+        link_ttl: Duration::from_secs(1),
+        ..Options::default()
+    });
+    w.init();
+    w.run(&["config", "gmail", "gmail_u3134a"]).assert_code(0);
+    let run = run_while(&w, &["authorize", "gmail", "--timeout", "30"], |emu| {
+        approve_nth(emu, 2);
+    });
+    run.assert_code(0);
+    let links = w.emu.magic_links();
+    assert!(links.len() >= 2);
+    assert!(
+        run.stderr.contains(&links[0].link) && run.stderr.contains(&links[1].link),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("expired"), "{}", run.stderr);
+}
+
+#[test]
+fn pending_verification_keeps_waiting_and_says_why() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.emu.set_verification_mode(true);
+    let run = run_while(&w, &["authorize", "gmail", "--timeout", "30"], |emu| {
+        approve_nth(emu, 1);
+        assert_eq!(
+            emu.account("gmail_u3134a", "mess").unwrap()["status"],
+            "PENDING_VERIFICATION"
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+        emu.set_status("gmail_u3134a", "mess", "ACTIVE");
+    });
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("PENDING_VERIFICATION"),
+        "{}",
+        run.stderr
+    );
+
+    // Already pending verification: no new link, just waiting.
+    w.emu
+        .set_status("gmail_u3134a", "mess", "PENDING_VERIFICATION");
+    let links_before = w.emu.magic_links().len();
+    let run = w.run(&["authorize", "gmail", "--force", "--timeout", "1"]);
+    run.assert_code(4);
+    assert_eq!(w.emu.magic_links().len(), links_before);
+}
+
+#[test]
+fn force_reauthorizes_an_active_account() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let before = w.seed_active("gmail_u3134a", "mess");
+    let run = run_while(
+        &w,
+        &["authorize", "gmail", "--force", "--timeout", "30"],
+        |emu| approve_nth(emu, 1),
+    );
+    run.assert_code(0);
+    assert_ne!(w.access_token("gmail_u3134a", "mess"), before);
+}
+
+#[test]
+fn the_qr_code_decodes_to_the_link() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let run = w.run(&["authorize", "gmail", "--no-wait", "--qr"]);
+    run.assert_code(4);
+    let link = w.emu.magic_links()[0].link.clone();
+    let qr: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.is_empty() && l.chars().all(|c| "█▀▄ ".contains(c)))
+        .collect();
+    assert!(qr.len() > 10, "{}", run.stderr);
+    assert_eq!(decode_half_blocks(&qr), link);
+    w.run(&["authorize", "gmail", "--no-wait", "--qr", "--no-qr"])
+        .assert_code(2);
+}
+
+/// Turns a half-block rendering back into pixels and decodes it with rqrr. Glyph cells are
+/// light modules (the renderer draws for dark terminals), blanks are dark.
+fn decode_half_blocks(lines: &[&str]) -> String {
+    const SCALE: usize = 6;
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap();
+    let height = lines.len() * 2;
+    let mut light = vec![vec![false; width]; height];
+    for (row, line) in lines.iter().enumerate() {
+        for (col, c) in line.chars().enumerate() {
+            let (top, bottom) = match c {
+                '█' => (true, true),
+                '▀' => (true, false),
+                '▄' => (false, true),
+                _ => (false, false),
+            };
+            light[row * 2][col] = top;
+            light[row * 2 + 1][col] = bottom;
+        }
+    }
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(width * SCALE, height * SCALE, |x, y| {
+            if light[y / SCALE][x / SCALE] { 255 } else { 0 }
+        });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+#[test]
+fn ctrl_c_while_waiting_exits_130() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let mut cmd = w.command(&["authorize", "gmail", "--timeout", "60"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    for _ in 0..100 {
+        if !w.emu.magic_links().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn pending_account_seeded_gets_a_link_without_create() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.emu.seed(SeedAccount {
+        connector: "gmail_u3134a".into(),
+        identifier: "mess".into(),
+        status: Some("EXPIRED".into()),
+        ..SeedAccount::default()
+    });
+    w.run(&["authorize", "gmail", "--no-wait"]).assert_code(4);
+    assert_eq!(
+        w.requests(),
+        [
+            "POST /oauth/token",
+            "GET /api/v1/connected_accounts/details",
+            "POST /api/v1/connected_accounts/magic_link"
+        ]
+    );
+}

@@ -1,0 +1,226 @@
+//! The test harness: a clean environment per test (temp HOME and config dir, no `SCALEKIT_*`,
+//! `NO_COLOR=1`), the real binary, and an emulator on `127.0.0.1:0`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use scalekit_emulator::{Emulator, LoggedRequest, Options, SeedAccount};
+use tempfile::TempDir;
+
+/// One test's world.
+pub(crate) struct World {
+    pub(crate) emu: Emulator,
+    pub(crate) home: TempDir,
+    /// The working directory of every run (holds no `.env` unless a test writes one).
+    pub(crate) cwd: PathBuf,
+    pub(crate) config_dir: PathBuf,
+    /// Extra environment for every run.
+    pub(crate) env: BTreeMap<String, String>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as one JSON document.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+
+    #[track_caller]
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (wanted {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub(crate) const SECRET: &str = "emulator-secret-Zq8Xw";
+pub(crate) const CLIENT_ID: &str = "skc_58327480066375686";
+
+impl World {
+    /// A world with an emulator and nothing configured.
+    pub(crate) fn new() -> Self {
+        Self::with_options(Options::default())
+    }
+
+    pub(crate) fn with_options(mut options: Options) -> Self {
+        options.client_id = CLIENT_ID.into();
+        options.client_secret = SECRET.into();
+        let emu = Emulator::start(options).expect("the emulator starts");
+        let home = tempfile::tempdir().expect("tempdir");
+        let cwd = home.path().join("work");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let config_dir = home.path().join("config").join("scalekit-auth");
+        Self {
+            emu,
+            home,
+            cwd,
+            config_dir,
+            env: BTreeMap::new(),
+        }
+    }
+
+    /// A world with credentials saved by `init` and the given service mappings; the
+    /// emulator's request log is cleared afterwards.
+    pub(crate) fn configured(services: &[(&str, &str)]) -> Self {
+        let w = Self::new();
+        w.init();
+        for (service, connection) in services {
+            w.run(&["config", service, connection]).assert_code(0);
+        }
+        w.emu.clear_requests();
+        w
+    }
+
+    /// Runs `init` non-interactively with the emulator's credentials and identifier `mess`.
+    pub(crate) fn init(&self) {
+        self.run_stdin(
+            &[
+                "init",
+                "--env-url",
+                &self.emu.url(),
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret-stdin",
+                "--identifier",
+                "mess",
+            ],
+            SECRET,
+        )
+        .assert_code(0);
+    }
+
+    /// Seeds an ACTIVE OAuth account and returns its access token.
+    pub(crate) fn seed_active(&self, connector: &str, identifier: &str) -> String {
+        self.emu.seed(SeedAccount {
+            connector: connector.into(),
+            identifier: identifier.into(),
+            ..SeedAccount::default()
+        });
+        self.access_token(connector, identifier)
+    }
+
+    /// The account's current access token, read from the emulator's state.
+    pub(crate) fn access_token(&self, connector: &str, identifier: &str) -> String {
+        let account = self
+            .emu
+            .account(connector, identifier)
+            .expect("account exists");
+        account["authorization_details"]["oauth_token"]["access_token"]
+            .as_str()
+            .expect("an oauth token")
+            .to_owned()
+    }
+
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scalekit-auth"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("NO_COLOR", "1")
+            .env("SCALEKIT_AUTH_CONFIG_DIR", &self.config_dir)
+            .current_dir(&self.cwd);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_stdin(args, "")
+    }
+
+    pub(crate) fn run_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        run_command(self.command(args), stdin)
+    }
+
+    /// The requests the emulator logged, as `METHOD /path` strings.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.emu
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    pub(crate) fn logged(&self) -> Vec<LoggedRequest> {
+        self.emu.requests()
+    }
+
+    pub(crate) fn config_toml(&self) -> String {
+        std::fs::read_to_string(self.config_dir.join("config.toml")).unwrap_or_default()
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.config_dir.join(name)
+    }
+}
+
+pub(crate) fn run_command(mut cmd: Command, stdin: &str) -> Run {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the binary starts");
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        let _ = pipe.write_all(stdin.as_bytes());
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(90));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits for a child, killing it if it runs longer than `limit` (a hang must fail the
+/// test, not the suite).
+pub(crate) fn wait_with_timeout(
+    child: std::process::Child,
+    limit: Duration,
+) -> std::process::Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    if let Ok(out) = rx.recv_timeout(limit) {
+        out.expect("wait for the binary")
+    } else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("the binary ran longer than {limit:?}");
+    }
+}
+
+/// Fails when `text` contains any of the secrets.
+#[track_caller]
+pub(crate) fn assert_no_secret(text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!secret.is_empty());
+        assert!(
+            !text.contains(secret),
+            "a secret leaked: {secret:?} in\n{text}"
+        );
+    }
+}
+
+/// Writes a file, creating parent directories.
+pub(crate) fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}

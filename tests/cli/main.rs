@@ -1,0 +1,12 @@
+//! One integration binary: the real `scalekit-auth` binary against the emulator over real HTTP.
+
+mod harness;
+
+mod authorize;
+mod config;
+mod init;
+mod list;
+mod network;
+mod secrets;
+mod status;
+mod token;
