@@ -199,8 +199,12 @@ pub(crate) fn over_ssh(env: &crate::config::Env) -> bool {
         .any(|k| env.get(k).is_some())
 }
 
-/// Opens a URL in the user's browser, detached. Failure is reported, never fatal.
+/// Opens a URL in the user's browser. The opener runs in its own process group, so the
+/// terminal's hangup when we exit does not kill it, and we give it a moment to hand the URL
+/// over (`xdg-open` and `open` return once the browser has it). Failure is reported, never
+/// fatal.
 pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
+    const HANDOVER: Duration = Duration::from_secs(2);
     let mut cmd = if cfg!(target_os = "macos") {
         std::process::Command::new("open")
     } else if cfg!(windows) {
@@ -210,12 +214,22 @@ pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
     } else {
         std::process::Command::new("xdg-open")
     };
-    cmd.arg(url)
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn()
-        .map(|_| ())
+        .spawn()?;
+    let started = std::time::Instant::now();
+    while started.elapsed() < HANDOVER {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -224,3 +224,109 @@ pub(crate) fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
+
+/// A run of the binary on a pseudo-terminal (through util-linux `script`), so that stdin,
+/// stdout and stderr are all terminals: the interactive paths. Output is collected by a
+/// reader thread; `expect` waits for text to appear.
+pub(crate) struct Pty {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl World {
+    /// Starts `scalekit-auth ARGS` on a 100×40 pseudo-terminal.
+    pub(crate) fn pty(&self, args: &[&str]) -> Pty {
+        let bin = env!("CARGO_BIN_EXE_scalekit-auth");
+        let quoted: Vec<String> = std::iter::once(bin)
+            .chain(args.iter().copied())
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect();
+        let script = format!("stty cols 100 rows 40; exec {}", quoted.join(" "));
+        // The same clean environment as `command`, around `script`.
+        let plain = self.command(&[]);
+        let mut cmd = Command::new("script");
+        cmd.args(["-qfec", &script, "/dev/null"])
+            .env_clear()
+            .current_dir(&self.cwd);
+        for (k, v) in plain.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.env("TERM", "xterm-256color").env("SHELL", "/bin/sh");
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("script(1) starts");
+        let input = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&output);
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Pty {
+            child,
+            input,
+            output,
+        }
+    }
+}
+
+impl Pty {
+    /// Waits until the output contains `needle` (10 s at most); returns the output so far.
+    #[track_caller]
+    pub(crate) fn expect(&self, needle: &str) -> String {
+        for _ in 0..400 {
+            let text = self.output();
+            if text.contains(needle) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("{needle:?} never appeared in:\n{}", self.output());
+    }
+
+    /// Everything the terminal showed so far.
+    pub(crate) fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Types text (use `\r` for Enter).
+    pub(crate) fn send(&mut self, text: &str) {
+        use std::io::Write;
+        self.input.write_all(text.as_bytes()).unwrap();
+        self.input.flush().unwrap();
+    }
+
+    /// Sends a signal to the program running on the terminal.
+    pub(crate) fn signal_program(&self, signal: &str) {
+        let _ = Command::new("pkill")
+            .args([&format!("-{signal}"), "-P", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits for the end; returns the exit code and the whole output.
+    pub(crate) fn finish(self) -> (i32, String) {
+        let Pty {
+            child,
+            input,
+            output,
+        } = self;
+        let out = wait_with_timeout(child, Duration::from_secs(60));
+        drop(input);
+        std::thread::sleep(Duration::from_millis(50));
+        let text = output.lock().unwrap().clone();
+        (out.status.code().unwrap_or(-1), text)
+    }
+}

@@ -5,6 +5,7 @@ mod harness;
 mod authorize;
 mod config;
 mod init;
+mod interactive;
 mod list;
 mod network;
 mod secrets;

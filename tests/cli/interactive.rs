@@ -1,0 +1,167 @@
+//! Interactive paths, on a pseudo-terminal: prompts, the QR code and spinner on a terminal,
+//! inline authorization in `token`, `--open`, and what turns interactivity off.
+
+use std::time::Duration;
+
+use scalekit_emulator::SeedAccount;
+
+use crate::harness::{CLIENT_ID, SECRET, World, write};
+
+fn identity(w: &mut World, text: &str) {
+    let workspace = w.home.path().join("openclaw");
+    write(&workspace.join("IDENTITY.md"), text);
+    w.env
+        .insert("OPENCLAW_WORKSPACE".into(), workspace.display().to_string());
+}
+
+#[test]
+fn init_prompts_for_everything_reprompts_on_typos_and_hides_the_secret() {
+    let mut w = World::new();
+    identity(
+        &mut w,
+        include_str!("../fixtures/samples/IDENTITY-inline.md"),
+    );
+    let mut pty = w.pty(&["init"]);
+    pty.expect("Scalekit environment URL");
+    // A remote http:// URL is refused; the prompt asks again instead of exiting.
+    pty.send("http://scalekit.example.com\r");
+    pty.expect("clear text");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    // The default identifier is suggested from IDENTITY.md; Enter accepts it.
+    pty.expect("Default identifier");
+    pty.expect("mess");
+    pty.send("\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("saved"), "{output}");
+    assert!(!output.contains(SECRET), "the secret was echoed:\n{output}");
+    let toml = w.config_toml();
+    assert!(
+        toml.contains(&w.emu.url())
+            && toml.contains(CLIENT_ID)
+            && toml.contains("identifier = \"mess\""),
+        "{toml}"
+    );
+    assert!(
+        std::fs::read_to_string(w.path("credentials.toml"))
+            .unwrap()
+            .contains(SECRET)
+    );
+}
+
+#[test]
+fn ci_and_no_input_turn_prompts_off_but_false_values_do_not() {
+    let mut w = World::new();
+    for (var, value) in [
+        ("CI", "true"),
+        ("SCALEKIT_AUTH_NO_INPUT", "1"),
+        ("CI", "yes"),
+    ] {
+        w.env.clear();
+        w.env.insert(var.into(), value.into());
+        let (code, output) = w.pty(&["init"]).finish();
+        assert_eq!(code, 2, "{var}={value}: {output}");
+        assert!(output.contains("--env-url"), "{var}={value}: {output}");
+    }
+    let (code, output) = w.pty(&["--no-input", "init"]).finish();
+    assert_eq!(code, 2, "{output}");
+    for (var, value) in [("CI", "false"), ("CI", "0"), ("SCALEKIT_AUTH_NO_INPUT", "")] {
+        w.env.clear();
+        w.env.insert(var.into(), value.into());
+        let pty = w.pty(&["init"]);
+        pty.expect("Scalekit environment URL");
+        pty.signal_program("INT");
+        let _ = pty.finish();
+    }
+}
+
+#[test]
+fn interactive_token_authorizes_inline_with_qr_and_spinner() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.emu.seed(SeedAccount {
+        connector: "gmail_u3134a".into(),
+        identifier: "mess".into(),
+        status: Some("PENDING_AUTH".into()),
+        ..SeedAccount::default()
+    });
+    let pty = w.pty(&["token", "gmail"]);
+    pty.expect("/magicLink/");
+    // On a terminal the QR code is drawn by default, and a spinner counts down.
+    pty.expect("Or scan it with a phone");
+    pty.expect("left");
+    let output = pty.output();
+    assert!(output.contains("████"), "{output}");
+    let link = w.emu.magic_links()[0].link.clone();
+    assert!(w.emu.approve_link(&link));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    let token = w.access_token("gmail_u3134a", "mess");
+    assert!(output.contains(&token), "{output}");
+    assert!(output.contains("gmail authorized"), "{output}");
+}
+
+#[test]
+fn open_uses_the_browser_only_when_interactive_and_not_over_ssh() {
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    // A fake xdg-open that records what it was asked to open.
+    let bin = w.home.path().join("bin");
+    let record = w.home.path().join("opened.txt");
+    write(
+        &bin.join("xdg-open"),
+        &format!("#!/bin/sh\necho \"$1\" >> '{}'\n", record.display()),
+    );
+    std::process::Command::new("chmod")
+        .args(["+x", bin.join("xdg-open").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    w.env.insert("PATH".into(), path);
+
+    // Not interactive: never opens.
+    w.run(&["authorize", "gmail", "--no-wait", "--open"])
+        .assert_code(4);
+    assert!(!record.exists());
+
+    // Interactive: opens the link.
+    let (code, output) = w
+        .pty(&["authorize", "gmail", "--no-wait", "--open", "--no-qr"])
+        .finish();
+    assert_eq!(code, 4, "{output}");
+    std::thread::sleep(Duration::from_millis(200));
+    let opened = std::fs::read_to_string(&record).unwrap_or_default();
+    let last = w.emu.magic_links().last().unwrap().link.clone();
+    assert_eq!(opened.trim(), last, "{output}");
+
+    // Over SSH: says so instead.
+    std::fs::remove_file(&record).unwrap();
+    w.env
+        .insert("SSH_CONNECTION".into(), "10.0.0.1 5000 10.0.0.2 22".into());
+    let (code, output) = w
+        .pty(&["authorize", "gmail", "--no-wait", "--open", "--no-qr"])
+        .finish();
+    assert_eq!(code, 4, "{output}");
+    assert!(output.contains("SSH"), "{output}");
+    assert!(!record.exists());
+}
+
+#[test]
+fn color_follows_the_terminal_no_color_and_the_flag() {
+    let mut w = World::configured(&[]);
+    // Not a terminal: no escape codes.
+    let run = w.run(&["config", "nope"]);
+    run.assert_code(3);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    // --color always beats NO_COLOR (set by the harness).
+    let run = w.run(&["--color", "always", "config", "nope"]);
+    assert!(run.stderr.contains("\u{1b}["), "{:?}", run.stderr);
+    // A terminal with NO_COLOR: none; without NO_COLOR: colour.
+    let (_, output) = w.pty(&["config", "nope"]).finish();
+    assert!(!output.contains("\u{1b}[31"), "{output:?}");
+    w.env.insert("NO_COLOR".into(), String::new());
+    let (_, output) = w.pty(&["config", "nope"]).finish();
+    assert!(output.contains("\u{1b}["), "{output:?}");
+}
