@@ -70,8 +70,8 @@ impl ErrorKind {
             Self::NotConfigured => "not_configured",
             Self::AuthorizationRequired => "authorization_required",
             Self::Unreachable => "unreachable",
-            Self::Failed => "failed",
-            Self::Interrupted => "interrupted",
+            // cli.md's list of codes has no "interrupted"; the exit code (130) tells.
+            Self::Failed | Self::Interrupted => "failed",
         }
     }
 }
