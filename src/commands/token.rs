@@ -61,9 +61,14 @@ pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitS
     if targets.iter().all(Result::is_err)
         || (!args.format.json && targets.iter().any(Result::is_err))
     {
-        // Nothing to fetch, or a plain-text run that could not print every line anyway.
-        let first = targets.into_iter().find_map(Result::err);
-        return Err(first.map_or_else(|| CliError::usage("no service given").into(), Into::into));
+        // Nothing to fetch, or a plain-text run that could not print every line anyway:
+        // report what is wrong without a single request.
+        let outcomes = targets
+            .into_iter()
+            .filter_map(Result::err)
+            .map(|e| Err(e.into()))
+            .collect();
+        return print(ctx, args, outcomes);
     }
     let client = ctx.client(&config)?;
     let interactive = ctx.interactive(args.format.json);

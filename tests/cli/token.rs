@@ -329,6 +329,12 @@ fn json_array_mixes_successes_and_errors_with_the_most_severe_exit() {
     assert_eq!(items[1]["service"], "slack");
     assert_eq!(items[1]["error"]["code"], "authorization_required");
     assert_eq!(items[2]["error"]["code"], "not_configured");
+    // Nothing resolvable: still one array, and no request.
+    w.emu.clear_requests();
+    let run = w.run(&["token", "notion", "jira", "--json"]);
+    run.assert_code(3);
+    assert_eq!(run.json().as_array().unwrap().len(), 2);
+    assert!(w.requests().is_empty());
     // Plain output is all or nothing: no partial lines on stdout.
     let run = w.run(&["token", "gmail", "slack"]);
     run.assert_code(4);
