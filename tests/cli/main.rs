@@ -3,9 +3,11 @@
 mod harness;
 
 mod authorize;
+mod completions;
 mod config;
 mod init;
 mod list;
+mod man;
 mod network;
 mod secrets;
 mod status;
