@@ -10,5 +10,6 @@ mod list;
 mod man;
 mod network;
 mod secrets;
+mod skill;
 mod status;
 mod token;
