@@ -35,8 +35,8 @@ fn complete_env() -> CompleteEnv<'static, fn() -> clap::Command> {
         .completer(BIN)
 }
 
-/// The registration script for `shell` (a `clap_complete::Shell` name such as `bash`):
-/// exactly what `SCALEKIT_AUTH_COMPLETE=<shell> scalekit-auth` prints.
+/// The registration script for `shell`: what `SCALEKIT_AUTH_COMPLETE=<shell> scalekit-auth`
+/// prints, plus, for zsh, the lines that let the file work from `fpath` as well as sourced.
 pub(crate) fn registration(shell: clap_complete::Shell) -> String {
     let shells = Shells::builtins();
     let completer = shells
@@ -46,8 +46,20 @@ pub(crate) fn registration(shell: clap_complete::Shell) -> String {
     completer
         .write_registration(COMPLETE_VAR, BIN, BIN, BIN, &mut buf)
         .expect("writing to a Vec cannot fail");
-    String::from_utf8(buf).expect("registration scripts are UTF-8")
+    let mut script = String::from_utf8(buf).expect("registration scripts are UTF-8");
+    if shell == clap_complete::Shell::Zsh {
+        // Autoloaded from fpath, the file's body is the completion function itself: the first
+        // Tab only defines and registers the real function, so call it right away as well.
+        script.push_str(ZSH_AUTOLOAD);
+    }
+    script
 }
+
+/// Appended to the zsh script (see `registration`).
+const ZSH_AUTOLOAD: &str = r#"if [[ "${funcstack[1]}" == "_scalekit-auth" ]]; then
+    _clap_dynamic_completer_scalekit_auth "$@"
+fi
+"#;
 
 /// The configured service names, for SERVICE arguments (the engine filters them by what is
 /// typed). Reads `config.toml` from `SCALEKIT_AUTH_CONFIG_DIR` or the default directory;

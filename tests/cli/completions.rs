@@ -127,14 +127,27 @@ fn bash_offers_no_services_from_a_malformed_config_and_stays_quiet() {
     assert_eq!(bash_complete(&w, &["scalekit-auth", "sta"]), ["status"]);
 }
 
+/// How zsh finds the committed script.
+#[derive(Clone, Copy, Debug)]
+enum ZshLoad {
+    /// `source _scalekit-auth` after `compinit`.
+    Sourced,
+    /// The script's directory on `fpath` before `compinit` (autoloaded on the first Tab).
+    Fpath,
+}
+
 /// Types `line` and a Tab into an interactive zsh (in a `zpty` pseudo-terminal, with
 /// `compinit` and the committed script loaded) and returns the edit buffer afterwards.
-fn zsh_complete(w: &World, line: &str) -> String {
+fn zsh_complete(w: &World, load: ZshLoad, line: &str) -> String {
     const DRIVER: &str = r#"
 zmodload zsh/zpty
-out=$1 script=$2 line=$3
+out=$1 script=$2 line=$3 load=$4
 zpty -b z zsh -f -i
-zpty -w z "PS1=''; autoload -Uz compinit; compinit -u -D; source ${(q)script}"
+if [[ $load == fpath ]]; then
+  zpty -w z "PS1=''; fpath=(${(q)script:h} \$fpath); autoload -Uz compinit; compinit -u -D"
+else
+  zpty -w z "PS1=''; autoload -Uz compinit; compinit -u -D; source ${(q)script}"
+fi
 zpty -w z "zle-dump() { print -r -- \"<\$BUFFER>\" > ${(q)out}; }; zle -N zle-dump; bindkey '^Xd' zle-dump"
 zpty -w -n z "$line"$'\t'$'\C-Xd'
 for i in {1..200}; do [[ -s $out ]] && break; sleep 0.05; done
@@ -147,7 +160,11 @@ cat $out
     cmd.args(["-f", "-c", DRIVER, "zsh"])
         .arg(&out)
         .arg(script("_scalekit-auth"))
-        .arg(line);
+        .arg(line)
+        .arg(match load {
+            ZshLoad::Sourced => "sourced",
+            ZshLoad::Fpath => "fpath",
+        });
     let run = run_command(cmd, "");
     run.assert_code(0);
     run.stdout.trim_end().to_owned()
@@ -159,18 +176,23 @@ fn zsh_completes_commands_options_and_configured_services() {
         return;
     }
     let w = world();
-    assert_eq!(
-        zsh_complete(&w, "scalekit-auth to"),
-        "<scalekit-auth token >"
-    );
-    assert_eq!(
-        zsh_complete(&w, "scalekit-auth token --j"),
-        "<scalekit-auth token --json >"
-    );
-    assert_eq!(
-        zsh_complete(&w, "scalekit-auth token gm"),
-        "<scalekit-auth token gmail >"
-    );
+    for load in [ZshLoad::Sourced, ZshLoad::Fpath] {
+        assert_eq!(
+            zsh_complete(&w, load, "scalekit-auth to"),
+            "<scalekit-auth token >",
+            "{load:?}"
+        );
+        assert_eq!(
+            zsh_complete(&w, load, "scalekit-auth token --j"),
+            "<scalekit-auth token --json >",
+            "{load:?}"
+        );
+        assert_eq!(
+            zsh_complete(&w, load, "scalekit-auth token gm"),
+            "<scalekit-auth token gmail >",
+            "{load:?}"
+        );
+    }
 }
 
 /// Asks fish what it would offer for `line` (`complete -C`), with the committed script
