@@ -3,8 +3,11 @@
 
 mod cli;
 mod commands;
+mod completion;
 mod config;
 mod error;
+#[cfg(test)]
+mod generate;
 mod output;
 mod prompt;
 mod scalekit;
@@ -19,6 +22,8 @@ use crate::error::ExitStatus;
 use crate::output::Output;
 
 fn main() -> ExitCode {
+    // SCALEKIT_AUTH_COMPLETE=<shell>: a shell asking for completions; answers and exits.
+    completion::handle_request();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print to stdout and exit 0; usage errors exit 2.
@@ -59,6 +64,6 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
-        Command::Init(_) => false,
+        Command::Init(_) | Command::Completions(_) => false,
     }
 }

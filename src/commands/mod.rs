@@ -2,6 +2,7 @@
 //! the work; `output` shows it.
 
 pub(crate) mod authorize;
+pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod init;
 pub(crate) mod list;
@@ -149,6 +150,10 @@ impl Context {
 
 /// Runs the parsed command.
 pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
+    // Needs no configuration: a broken .env must not stop a shell from loading completions.
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(&out, args);
+    }
     let ctx = Context::new(&cli.global, out)?;
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
@@ -157,6 +162,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => block_on(token::run(&ctx, &args)),
         Command::Status(args) => block_on(status::run(&ctx, &args)),
         Command::List(args) => list::run(&ctx, &args),
+        Command::Completions(_) => unreachable!("handled above"),
     }
 }
 

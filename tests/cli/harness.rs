@@ -140,6 +140,32 @@ impl World {
         cmd
     }
 
+    /// `program` (a shell, say) in this world's clean environment, with the binary's
+    /// directory first on `PATH`, so that scripts and completion functions find
+    /// `scalekit-auth`. `extra_path` dirs come before it (stubs).
+    pub(crate) fn program(&self, program: &str, extra_path: &[&Path]) -> Command {
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_scalekit-auth"))
+            .parent()
+            .expect("the binary has a directory");
+        let mut dirs: Vec<PathBuf> = extra_path.iter().map(|p| p.to_path_buf()).collect();
+        dirs.push(bin_dir.to_path_buf());
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::join_paths(dirs).expect("a valid PATH"))
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("NO_COLOR", "1")
+            .env("SCALEKIT_AUTH_CONFIG_DIR", &self.config_dir)
+            .current_dir(&self.cwd);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_stdin(args, "")
     }

@@ -3,11 +3,14 @@
 mod harness;
 
 mod authorize;
+mod completions;
 mod config;
 mod init;
 mod interactive;
 mod list;
+mod man;
 mod network;
 mod secrets;
+mod skill;
 mod status;
 mod token;

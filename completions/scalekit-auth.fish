@@ -1,0 +1,1 @@
+complete --keep-order --exclusive --command scalekit-auth --arguments "(SCALEKIT_AUTH_COMPLETE=fish scalekit-auth -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"

@@ -1,0 +1,103 @@
+//! The committed man pages: one per command, each rendering without a warning and carrying
+//! EXIT STATUS and EXAMPLES. (That they match the clap definition is a unit test in
+//! `src/generate.rs`.) A formatter that is not installed is skipped with a note.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::harness::World;
+
+fn pages() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("man/ exists")
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// Runs a formatter; `None` when it is not installed.
+fn format(program: &str, args: &[&str], page: &Path) -> Option<(bool, String, String)> {
+    let out = Command::new(program)
+        .args(args)
+        .arg(page)
+        .env("MANWIDTH", "100")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn there_is_a_page_for_every_command() {
+    let help = World::new().run(&["--help"]);
+    help.assert_code(0);
+    let commands: Vec<&str> = help
+        .stdout
+        .split("Commands:\n")
+        .nth(1)
+        .expect("a Commands section")
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.contains(&"completions"), "{commands:?}");
+    let mut want: Vec<String> = commands
+        .iter()
+        .map(|c| format!("scalekit-auth-{c}.1"))
+        .collect();
+    want.push("scalekit-auth.1".into());
+    want.sort();
+    let have: Vec<String> = pages()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(have, want);
+}
+
+#[test]
+fn every_page_renders_without_warnings() {
+    let pages = pages();
+    let mut checked = 0;
+    for page in &pages {
+        let name = page.display();
+        if let Some((ok, _, stderr)) = format("groff", &["-ww", "-man", "-z"], page) {
+            assert!(ok && stderr.is_empty(), "groff on {name}:\n{stderr}");
+            checked += 1;
+        }
+        if let Some((_, stdout, stderr)) = format("mandoc", &["-T", "lint", "-W", "warning"], page)
+        {
+            // The date is left empty on purpose: the pages must not change from day to day.
+            let lint: Vec<&str> = stdout
+                .lines()
+                .chain(stderr.lines())
+                .filter(|l| !l.contains("missing date"))
+                .collect();
+            assert!(lint.is_empty(), "mandoc on {name}:\n{}", lint.join("\n"));
+            checked += 1;
+        }
+        if let Some((ok, stdout, stderr)) = format("man", &["-l"], page) {
+            assert!(ok && stderr.is_empty(), "man -l {name}:\n{stderr}");
+            for section in ["NAME", "SYNOPSIS", "OPTIONS", "EXIT STATUS", "EXAMPLES"] {
+                assert!(
+                    stdout.contains(&format!("\n{section}\n")),
+                    "{name}: no {section}:\n{stdout}"
+                );
+            }
+            assert!(stdout.contains("authorization required"), "{name}");
+            checked += 1;
+        }
+    }
+    if checked == 0 {
+        eprintln!("note: none of groff, mandoc, man is installed; the man pages were not rendered");
+    }
+}
