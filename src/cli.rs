@@ -170,7 +170,7 @@ Examples:
   scalekit-auth config gmail gmail_u3134a
   scalekit-auth config slack slack_x7y9z --identifier team-bot
   scalekit-auth config gmail --json
-  scalekit-auth config gmail --unset")]
+  scalekit-auth config internal internal_api --host api.internal.example.com")]
 pub(crate) struct ConfigArgs {
     /// Your name for the service (gmail, slack, github…)
     #[arg(value_name = "SERVICE")]
@@ -183,6 +183,12 @@ pub(crate) struct ConfigArgs {
     /// Identifier for this service, overriding the default
     #[arg(long, value_name = "ID", conflicts_with = "unset")]
     pub(crate) identifier: Option<String>,
+
+    /// An API host this service's token may be used for (request, token --for-url), like
+    /// api.example.com, *.example.com or slack.com/api; repeatable. Replaces the service's
+    /// hosts, and the built-in ones
+    #[arg(long = "host", value_name = "HOST", conflicts_with = "unset")]
+    pub(crate) hosts: Vec<String>,
 
     /// Remove the mapping
     #[arg(long)]
@@ -255,13 +261,24 @@ pub(crate) struct QrArgs {
 #[command(after_help = "\
 Examples:
   TOKEN=$(scalekit-auth token gmail)
-  curl -H \"$(scalekit-auth token github --header)\" https://api.github.com/user
+  curl -H \"$(scalekit-auth token --header --for-url https://api.github.com/user)\" \\
+      https://api.github.com/user
   eval \"$(scalekit-auth token gmail slack --env)\"
   scalekit-auth token gmail --json || scalekit-auth authorize gmail --no-wait --json")]
 pub(crate) struct TokenArgs {
     /// Configured services, printed in this order
-    #[arg(value_name = "SERVICE", required = true)]
+    #[arg(value_name = "SERVICE", required_unless_present = "for_url")]
     pub(crate) services: Vec<String>,
+
+    /// The token for this API URL: picks the configured service that serves its host (or
+    /// checks that the one SERVICE given does)
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
+    pub(crate) for_url: Option<String>,
+
+    /// Ask again (once, after a short pause) when a token expires within SECS; still too
+    /// soon: exit 4. 0 refuses only an already expired token
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub(crate) min_ttl: u64,
 
     /// Identifier, overriding the configured one
     #[arg(long, value_name = "ID")]

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod error;
+mod hosts;
 mod output;
 mod prompt;
 mod scalekit;
