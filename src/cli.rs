@@ -326,11 +326,21 @@ pub(crate) struct TokenFormat {
 Examples:
   scalekit-auth status
   scalekit-auth status gmail slack
+  scalekit-auth status gmail --all-identities
   scalekit-auth status --json | jq '.services[] | select(.status != \"ACTIVE\")'")]
 pub(crate) struct StatusArgs {
     /// Services to check [default: every configured one]
     #[arg(value_name = "SERVICE")]
     pub(crate) services: Vec<String>,
+
+    /// Check this identifier's accounts instead of the configured ones
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    /// Every connected account of each service's connection, one row per identifier
+    /// (GET /api/v1/connected_accounts?connector=…, every page)
+    #[arg(long, conflicts_with = "identifier")]
+    pub(crate) all_identities: bool,
 
     /// One JSON document on stdout
     #[arg(long)]

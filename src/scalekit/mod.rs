@@ -414,9 +414,11 @@ impl Client {
         Ok(Some(link))
     }
 
-    /// `GET /api/v1/connected_accounts`, following `next_page_token` to the last page.
+    /// `GET /api/v1/connected_accounts`, following `next_page_token` to the last page;
+    /// optionally only one connection's (`connector`) or one identifier's accounts.
     pub(crate) async fn list_accounts(
         &self,
+        connector: Option<&str>,
         identifier: Option<&str>,
     ) -> Result<Vec<ConnectedAccount>, ApiError> {
         let path = "/api/v1/connected_accounts";
@@ -425,6 +427,9 @@ impl Client {
         let mut page_token = String::new();
         for _ in 0..MAX_LIST_PAGES {
             let mut query = vec![("page_size", page_size.as_str())];
+            if let Some(connector) = connector {
+                query.push(("connector", connector));
+            }
             if let Some(identifier) = identifier {
                 query.push(("identifier", identifier));
             }

@@ -5,6 +5,7 @@ mod harness;
 mod authorize;
 mod config;
 mod hosts;
+mod identities;
 mod init;
 mod list;
 mod network;
