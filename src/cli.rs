@@ -121,6 +121,7 @@ pub(crate) enum Command {
     Token(TokenArgs),
     Status(StatusArgs),
     List(ListArgs),
+    Remove(RemoveArgs),
 }
 
 /// Save Scalekit credentials (once per machine)
@@ -367,6 +368,37 @@ pub(crate) struct ListArgs {
     /// With --remote: only this identifier's accounts
     #[arg(long, value_name = "ID", requires = "remote")]
     pub(crate) identifier: Option<String>,
+}
+
+/// Forget a service's mapping; with --disconnect, also delete its connected account in Scalekit
+///
+/// --disconnect deletes the account in Scalekit first (after a confirmation at a terminal;
+/// --yes skips it, and is required when not interactive), then forgets the mapping only if the
+/// delete worked (an account that is already gone counts). With --identifier, only that
+/// identity's account is deleted and the mapping stays.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth remove slack
+  scalekit-auth remove gmail --disconnect
+  scalekit-auth remove gmail --disconnect --yes
+  scalekit-auth remove gmail --disconnect --identifier alice@acme.dev --yes")]
+pub(crate) struct RemoveArgs {
+    /// The configured service
+    #[arg(value_name = "SERVICE")]
+    pub(crate) service: String,
+
+    /// Also delete the connected account in Scalekit (the user must authorize again)
+    #[arg(long)]
+    pub(crate) disconnect: bool,
+
+    /// With --disconnect: delete this identifier's account only, and keep the mapping
+    #[arg(long, value_name = "ID", requires = "disconnect")]
+    pub(crate) identifier: Option<String>,
+
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub(crate) yes: bool,
 }
 
 fn parse_positive_secs(value: &str) -> Result<f64, String> {

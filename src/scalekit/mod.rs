@@ -451,6 +451,23 @@ impl Client {
             detail: format!("more than {MAX_LIST_PAGES} pages; the page tokens seem to loop"),
         })
     }
+
+    /// `POST /api/v1/connected_accounts:delete` (the colon unescaped, scalekit-api.md §4.6).
+    /// `Ok(true)` when Scalekit deleted the account, `Ok(false)` when it had none (404).
+    pub(crate) async fn delete_account(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<bool, ApiError> {
+        let path = "/api/v1/connected_accounts:delete";
+        let body = serde_json::json!({"connector": connector, "identifier": identifier});
+        let answer = self.api(&Method::POST, path, &[], Some(&body)).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        expect_success(&Method::POST, path, &answer)?;
+        Ok(true)
+    }
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {

@@ -9,6 +9,7 @@ mod identities;
 mod init;
 mod list;
 mod network;
+mod remove;
 mod secrets;
 mod status;
 mod token;
