@@ -121,6 +121,7 @@ pub(crate) enum Command {
     Token(TokenArgs),
     Status(StatusArgs),
     List(ListArgs),
+    Exec(ExecArgs),
     Remove(RemoveArgs),
 }
 
@@ -370,6 +371,49 @@ pub(crate) struct ListArgs {
     pub(crate) identifier: Option<String>,
 }
 
+/// Run a command with fresh tokens in its environment, never on its command line
+///
+/// Fetches each service's token (concurrently, like token) and runs CMD with it in the
+/// environment: GMAIL_ACCESS_TOKEN for gmail (the service upper-cased, - as _, then
+/// _ACCESS_TOKEN), GITHUB_TOKEN for github, or the name --env-name gives. Nothing is printed:
+/// the token is on no command line, stdout or stderr. Exits with CMD's exit code: 128+N when
+/// it dies of signal N, 127 when it is not found, 126 when it cannot be run. SIGINT, SIGTERM
+/// and SIGHUP are forwarded to it. When a service needs authorization: at a terminal (or with
+/// --wait) runs the authorize flow first; otherwise exits 4 with the link, and CMD never runs.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth exec github -- gh repo list
+  scalekit-auth exec gmail -- python3 fetch_mail.py
+  scalekit-auth exec gmail slack --env-name slack=SLACK_BOT_TOKEN -- ./digest.sh
+  scalekit-auth exec gmail --min-ttl 600 -- sh -c 'curl -sH \"Authorization: Bearer \
+$GMAIL_ACCESS_TOKEN\" https://gmail.googleapis.com/gmail/v1/users/me/profile'")]
+pub(crate) struct ExecArgs {
+    /// Configured services whose tokens CMD gets
+    #[arg(value_name = "SERVICE", required = true)]
+    pub(crate) services: Vec<String>,
+
+    /// The variable that holds a service's token, e.g. slack=SLACK_BOT_TOKEN; repeatable
+    #[arg(long = "env-name", value_name = "SERVICE=VAR")]
+    pub(crate) env_names: Vec<String>,
+
+    /// Identifier, overriding the configured one
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    /// Ask again (once, after a short pause) when a token expires within SECS; still too
+    /// soon: exit 4 without running CMD
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub(crate) min_ttl: u64,
+
+    #[command(flatten)]
+    pub(crate) auth: WaitArgs,
+
+    /// The command to run and its arguments, after --
+    #[arg(last = true, value_name = "CMD")]
+    pub(crate) command: Vec<String>,
+}
+
 /// Forget a service's mapping; with --disconnect, also delete its connected account in Scalekit
 ///
 /// --disconnect deletes the account in Scalekit first (after a confirmation at a terminal;
@@ -399,6 +443,21 @@ pub(crate) struct RemoveArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub(crate) yes: bool,
+}
+
+/// `--wait`, `--timeout` and the QR code, for commands that may need an authorization first.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct WaitArgs {
+    /// Run the authorize flow when a service needs it, even when not interactive
+    #[arg(long)]
+    pub(crate) wait: bool,
+
+    /// How long --wait (or an interactive authorization) waits, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+
+    #[command(flatten)]
+    pub(crate) qr: QrArgs,
 }
 
 fn parse_positive_secs(value: &str) -> Result<f64, String> {

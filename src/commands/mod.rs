@@ -3,6 +3,7 @@
 
 pub(crate) mod authorize;
 pub(crate) mod config;
+pub(crate) mod exec;
 pub(crate) mod init;
 pub(crate) mod list;
 pub(crate) mod remove;
@@ -158,6 +159,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => block_on(token::run(&ctx, &args)),
         Command::Status(args) => block_on(status::run(&ctx, &args)),
         Command::List(args) => list::run(&ctx, &args),
+        Command::Exec(args) => block_on(exec::run(&ctx, &args)),
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
     }
 }

@@ -4,6 +4,7 @@ mod harness;
 
 mod authorize;
 mod config;
+mod exec;
 mod hosts;
 mod identities;
 mod init;
