@@ -180,6 +180,7 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
                 "check SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or run `scalekit-auth init`",
             )
         }
+        ApiError::InvalidRequest { .. } => CliError::usage(message),
         ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
     }
 }

@@ -306,16 +306,31 @@ impl fmt::Display for HostPattern {
     }
 }
 
-/// An `http(s)://` URL given for an API call: its host and path, for matching.
+/// An `http(s)://` URL given for an API call: its host, for matching, and the path and query
+/// that the proxy forwards.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiUrl {
     /// Lower-case, without a trailing dot.
     pub(crate) host: String,
     /// Percent-encoded path, starting with `/`.
     pub(crate) path: String,
+    /// `path` plus `?query` when there is one; the fragment is dropped.
+    pub(crate) path_and_query: String,
 }
 
 impl ApiUrl {
+    /// Whether the text is a full URL (`scheme://…`) rather than a path.
+    pub(crate) fn is_url(text: &str) -> bool {
+        text.trim_start()
+            .split_once("://")
+            .is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            })
+    }
+
     /// Parses an `http://` or `https://` URL; anything else, or one with a user name or
     /// password in it, is a usage error quoting it.
     pub(crate) fn parse(text: &str) -> Result<Self, CliError> {
@@ -336,7 +351,15 @@ impl ApiUrl {
         };
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let path = url.path().to_owned();
-        Ok(Self { host, path })
+        let path_and_query = match url.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.clone(),
+        };
+        Ok(Self {
+            host,
+            path,
+            path_and_query,
+        })
     }
 }
 
@@ -650,12 +673,17 @@ mod tests {
     }
 
     #[test]
-    fn urls_give_their_host_and_path() {
-        let u = url("https://Gmail.googleapis.com./gmail/v1/users/me/messages?q=is%3Aunread#frag");
+    fn urls_reduce_to_path_and_query() {
+        let u = url("https://gmail.googleapis.com/gmail/v1/users/me/messages?q=is%3Aunread#frag");
         assert_eq!(u.host, "gmail.googleapis.com");
-        assert_eq!(u.path, "/gmail/v1/users/me/messages");
+        assert_eq!(
+            u.path_and_query,
+            "/gmail/v1/users/me/messages?q=is%3Aunread"
+        );
         assert!(ApiUrl::parse("ftp://x.com/a").is_err());
         assert!(ApiUrl::parse("https://me:pw@x.com/a").is_err());
+        assert!(ApiUrl::is_url("HTTPS://x") && ApiUrl::is_url("ftp://x"));
+        assert!(!ApiUrl::is_url("/gmail/v1") && !ApiUrl::is_url("/a?next=https://x"));
     }
 
     #[test]

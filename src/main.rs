@@ -60,6 +60,6 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
-        Command::Init(_) | Command::Exec(_) | Command::Remove(_) => false,
+        Command::Init(_) | Command::Exec(_) | Command::Request(_) | Command::Remove(_) => false,
     }
 }

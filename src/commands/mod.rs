@@ -7,6 +7,7 @@ pub(crate) mod exec;
 pub(crate) mod init;
 pub(crate) mod list;
 pub(crate) mod remove;
+pub(crate) mod request;
 pub(crate) mod status;
 pub(crate) mod token;
 
@@ -160,6 +161,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => block_on(status::run(&ctx, &args)),
         Command::List(args) => list::run(&ctx, &args),
         Command::Exec(args) => block_on(exec::run(&ctx, &args)),
+        Command::Request(args) => block_on(request::run(&ctx, &args)),
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
     }
 }

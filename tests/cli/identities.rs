@@ -107,3 +107,21 @@ fn status_identifier_checks_another_identity() {
     w.run(&["status", "--identifier", "x", "--all-identities"])
         .assert_code(2);
 }
+
+#[test]
+fn every_command_takes_identifier() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    for command in [
+        "token",
+        "authorize",
+        "status",
+        "exec",
+        "request",
+        "remove",
+        "list",
+    ] {
+        let run = w.run(&[command, "--help"]);
+        run.assert_code(0);
+        assert!(run.stdout.contains("--identifier"), "{command}");
+    }
+}

@@ -11,6 +11,7 @@ mod init;
 mod list;
 mod network;
 mod remove;
+mod request;
 mod secrets;
 mod status;
 mod token;
