@@ -387,8 +387,7 @@ Examples:
   scalekit-auth exec github -- gh repo list
   scalekit-auth exec gmail -- python3 fetch_mail.py
   scalekit-auth exec gmail slack --env-name slack=SLACK_BOT_TOKEN -- ./digest.sh
-  scalekit-auth exec gmail --min-ttl 600 -- sh -c 'curl -sH \"Authorization: Bearer \
-$GMAIL_ACCESS_TOKEN\" https://gmail.googleapis.com/gmail/v1/users/me/profile'")]
+  scalekit-auth exec gmail --min-ttl 600 -- ./long-job.sh   # a token good for 10 minutes")]
 pub(crate) struct ExecArgs {
     /// Configured services whose tokens CMD gets
     #[arg(value_name = "SERVICE", required = true)]
