@@ -369,18 +369,12 @@ fn identifier_picks_another_identity() {
 #[test]
 fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
     use std::io::Write as _;
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
-        return;
-    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     let ready = w.home.path().join("ready");
     let out = w.home.path().join("interrupts");
     let child_script = r#"trap 'echo int >> "$2"' INT; echo ready > "$1"; i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done"#;
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-    let line = [
-        env!("CARGO_BIN_EXE_scalekit-auth"),
+    let Some(mut cmd) = w.terminal_command(&[
         "exec",
         "gmail",
         "--",
@@ -390,25 +384,10 @@ fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
         "sh",
         ready.to_str().unwrap(),
         out.to_str().unwrap(),
-    ]
-    .map(quote)
-    .join(" ");
-    // `exec`: script's shell would take the Ctrl-C too and die of it.
-    let line = format!("exec {line}");
-    let base = w.command(&[]);
-    let mut cmd = Command::new("script");
-    cmd.env_clear();
-    for (key, value) in base.get_envs() {
-        if let Some(value) = value {
-            cmd.env(key, value);
-        }
-    }
-    cmd.env("SHELL", "/bin/sh")
-        .current_dir(&w.cwd)
-        .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    ]) else {
+        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+        return;
+    };
     let mut child = cmd.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let started = Instant::now();
