@@ -127,6 +127,9 @@ pub(crate) enum Command {
     Status(StatusArgs),
     List(ListArgs),
     Completions(CompletionsArgs),
+    Exec(ExecArgs),
+    Request(RequestArgs),
+    Remove(RemoveArgs),
 }
 
 /// Save Scalekit credentials (once per machine)
@@ -176,7 +179,7 @@ Examples:
   scalekit-auth config gmail gmail_u3134a
   scalekit-auth config slack slack_x7y9z --identifier team-bot
   scalekit-auth config gmail --json
-  scalekit-auth config gmail --unset")]
+  scalekit-auth config internal internal_api --host api.internal.example.com")]
 pub(crate) struct ConfigArgs {
     /// Your name for the service (gmail, slack, github…)
     #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
@@ -189,6 +192,12 @@ pub(crate) struct ConfigArgs {
     /// Identifier for this service, overriding the default
     #[arg(long, value_name = "ID", conflicts_with = "unset")]
     pub(crate) identifier: Option<String>,
+
+    /// An API host this service's token may be used for (request, token --for-url), like
+    /// api.example.com, *.example.com or slack.com/api; repeatable. Replaces the service's
+    /// hosts, and the built-in ones
+    #[arg(long = "host", value_name = "HOST", conflicts_with = "unset")]
+    pub(crate) hosts: Vec<String>,
 
     /// Remove the mapping
     #[arg(long)]
@@ -261,17 +270,28 @@ pub(crate) struct QrArgs {
 #[command(after_help = "\
 Examples:
   TOKEN=$(scalekit-auth token gmail)
-  curl -H \"$(scalekit-auth token github --header)\" https://api.github.com/user
+  curl -H \"$(scalekit-auth token --header --for-url https://api.github.com/user)\" \\
+      https://api.github.com/user
   eval \"$(scalekit-auth token gmail slack --env)\"
   scalekit-auth token gmail --json || scalekit-auth authorize gmail --no-wait --json")]
 pub(crate) struct TokenArgs {
     /// Configured services, printed in this order
     #[arg(
         value_name = "SERVICE",
-        required = true,
+        required_unless_present = "for_url",
         add = ArgValueCandidates::new(crate::completion::service_candidates)
     )]
     pub(crate) services: Vec<String>,
+
+    /// The token for this API URL: picks the configured service that serves its host (or
+    /// checks that the one SERVICE given does)
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
+    pub(crate) for_url: Option<String>,
+
+    /// Ask again (once, after a short pause) when a token expires within SECS; still too
+    /// soon: exit 4. 0 refuses only an already expired token
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub(crate) min_ttl: u64,
 
     /// Identifier, overriding the configured one
     #[arg(long, value_name = "ID")]
@@ -319,11 +339,21 @@ pub(crate) struct TokenFormat {
 Examples:
   scalekit-auth status
   scalekit-auth status gmail slack
+  scalekit-auth status gmail --all-identities
   scalekit-auth status --json | jq '.services[] | select(.status != \"ACTIVE\")'")]
 pub(crate) struct StatusArgs {
     /// Services to check [default: every configured one]
     #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
     pub(crate) services: Vec<String>,
+
+    /// Check this identifier's accounts instead of the configured ones
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    /// Every connected account of each service's connection, one row per identifier
+    /// (GET /api/v1/connected_accounts?connector=…, every page)
+    #[arg(long, conflicts_with = "identifier")]
+    pub(crate) all_identities: bool,
 
     /// One JSON document on stdout
     #[arg(long)]
@@ -368,6 +398,154 @@ pub(crate) struct CompletionsArgs {
     /// The shell to print the script for
     #[arg(value_name = "SHELL")]
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// Run a command with fresh tokens in its environment, never on its command line
+///
+/// Fetches each service's token (concurrently, like token) and runs CMD with it in the
+/// environment: GMAIL_ACCESS_TOKEN for gmail (the service upper-cased, - as _, then
+/// _ACCESS_TOKEN), GITHUB_TOKEN for github, or the name --env-name gives. Nothing is printed:
+/// the token is on no command line, stdout or stderr. Exits with CMD's exit code: 128+N when
+/// it dies of signal N, 127 when it is not found, 126 when it cannot be run. SIGINT, SIGTERM
+/// and SIGHUP are forwarded to it. When a service needs authorization: at a terminal (or with
+/// --wait) runs the authorize flow first; otherwise exits 4 with the link, and CMD never runs.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth exec github -- gh repo list
+  scalekit-auth exec gmail -- python3 fetch_mail.py
+  scalekit-auth exec gmail slack --env-name slack=SLACK_BOT_TOKEN -- ./digest.sh
+  scalekit-auth exec gmail --min-ttl 600 -- ./long-job.sh   # a token good for 10 minutes")]
+pub(crate) struct ExecArgs {
+    /// Configured services whose tokens CMD gets
+    #[arg(
+        value_name = "SERVICE",
+        required = true,
+        add = ArgValueCandidates::new(crate::completion::service_candidates)
+    )]
+    pub(crate) services: Vec<String>,
+
+    /// The variable that holds a service's token, e.g. slack=SLACK_BOT_TOKEN; repeatable
+    #[arg(long = "env-name", value_name = "SERVICE=VAR")]
+    pub(crate) env_names: Vec<String>,
+
+    /// Identifier, overriding the configured one
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    /// Ask again (once, after a short pause) when a token expires within SECS; still too
+    /// soon: exit 4 without running CMD
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub(crate) min_ttl: u64,
+
+    #[command(flatten)]
+    pub(crate) auth: WaitArgs,
+
+    /// The command to run and its arguments, after --
+    #[arg(last = true, value_name = "CMD")]
+    pub(crate) command: Vec<String>,
+}
+
+/// Make one HTTP call with a service's token, through Scalekit's proxy
+///
+/// The token never reaches this machine: Scalekit adds the connected account's credentials and
+/// forwards the call to the provider's API. PATH_OR_URL is the API's path
+/// (/gmail/v1/users/me/profile?maxResults=5) or a full URL, whose host must be one of the
+/// service's (built-in for well-known providers, or set with config --host); given a full URL,
+/// SERVICE can be left out and is picked by the host. The answer's body goes to stdout as it
+/// is. Exit 0 for a 2xx answer; 1 for any other, after printing its body (with --fail: nothing
+/// on stdout). GET, HEAD, OPTIONS, PUT and DELETE are retried like every request; POST and
+/// PATCH are sent exactly once.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "scalekit-auth request [OPTIONS] [SERVICE] <METHOD> <PATH_OR_URL>",
+    after_help = "\
+Examples:
+  scalekit-auth request gmail GET /gmail/v1/users/me/profile
+  scalekit-auth request GET https://api.github.com/user
+  scalekit-auth request slack POST /api/chat.postMessage -H 'Content-Type: application/json' \\
+      --data '{\"channel\": \"C0123\", \"text\": \"hello\"}'
+  scalekit-auth request notion PATCH /v1/pages/$PAGE_ID --data @page.json --fail"
+)]
+pub(crate) struct RequestArgs {
+    /// The configured service; may be left out when PATH_OR_URL is a full URL (it is then
+    /// picked by the URL's host)
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    pub(crate) service: Option<String>,
+
+    /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS
+    #[arg(value_name = "METHOD")]
+    pub(crate) method: Option<String>,
+
+    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full URL
+    #[arg(value_name = "PATH_OR_URL")]
+    pub(crate) location: Option<String>,
+
+    /// A request header, 'Name: value'; repeatable. Not Authorization: Scalekit adds it
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub(crate) headers: Vec<String>,
+
+    /// The request body: the text itself, @FILE, or @- for stdin. Sent as
+    /// application/json unless a Content-Type header is given
+    #[arg(short, long, value_name = "BODY")]
+    pub(crate) data: Option<String>,
+
+    /// On a non-2xx answer, print nothing on stdout (the error goes to stderr; exit 1)
+    #[arg(short, long)]
+    pub(crate) fail: bool,
+
+    /// Identifier, overriding the configured one
+    #[arg(long, value_name = "ID")]
+    pub(crate) identifier: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) auth: WaitArgs,
+}
+
+/// Forget a service's mapping; --disconnect also deletes its connected account
+///
+/// --disconnect deletes the account in Scalekit first (after a confirmation at a terminal;
+/// --yes skips it, and is required when not interactive), then forgets the mapping only if the
+/// delete worked (an account that is already gone counts). With --identifier, only that
+/// identity's account is deleted and the mapping stays.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  scalekit-auth remove slack
+  scalekit-auth remove gmail --disconnect
+  scalekit-auth remove gmail --disconnect --yes
+  scalekit-auth remove gmail --disconnect --identifier alice@acme.dev --yes")]
+pub(crate) struct RemoveArgs {
+    /// The configured service
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    pub(crate) service: String,
+
+    /// Also delete the connected account in Scalekit (the user must authorize again)
+    #[arg(long)]
+    pub(crate) disconnect: bool,
+
+    /// With --disconnect: delete this identifier's account only, and keep the mapping
+    #[arg(long, value_name = "ID", requires = "disconnect")]
+    pub(crate) identifier: Option<String>,
+
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+}
+
+/// `--wait`, `--timeout` and the QR code, for commands that may need an authorization first.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct WaitArgs {
+    /// Run the authorize flow when a service needs it, even when not interactive
+    #[arg(long)]
+    pub(crate) wait: bool,
+
+    /// How long --wait (or an interactive authorization) waits, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+
+    #[command(flatten)]
+    pub(crate) qr: QrArgs,
 }
 
 fn parse_positive_secs(value: &str) -> Result<f64, String> {

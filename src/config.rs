@@ -522,6 +522,28 @@ impl ConfigEdit {
         }
     }
 
+    /// Replaces `hosts = [...]` of `[services.<service>]` (call after [`Self::set_service`]);
+    /// an empty list removes the key. The values should be normalized already.
+    pub(crate) fn set_hosts(&mut self, service: &str, hosts: &[String]) {
+        let services = ensure_table(self.doc.as_item_mut(), "services", true);
+        let entry = ensure_table(services, service, false);
+        let table = entry
+            .as_table_like_mut()
+            .expect("ensure_table returns a table-like item");
+        if hosts.is_empty() {
+            table.remove("hosts");
+            return;
+        }
+        let array: toml_edit::Array = hosts.iter().map(String::as_str).collect();
+        if let Some(Item::Value(old)) = table.get_mut("hosts") {
+            let decor = old.decor().clone();
+            *old = Value::Array(array);
+            *old.decor_mut() = decor;
+        } else {
+            table.insert("hosts", toml_edit::value(array));
+        }
+    }
+
     /// Removes `[services.<service>]`; `false` when there was none.
     pub(crate) fn remove_service(&mut self, service: &str) -> bool {
         let present = self

@@ -22,6 +22,9 @@ pub(crate) enum ExitStatus {
     Unreachable,
     /// 130: interrupted (Ctrl-C).
     Interrupted,
+    /// Any other code: `exec` passes its command's exit code through (126/127 when the
+    /// command cannot be started, 128+N when it dies of signal N).
+    Code(u8),
 }
 
 impl ExitStatus {
@@ -35,6 +38,7 @@ impl ExitStatus {
             Self::AuthorizationRequired => 4,
             Self::Unreachable => 5,
             Self::Interrupted => 130,
+            Self::Code(code) => i32::from(code),
         }
     }
 }
@@ -176,6 +180,7 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
                 "check SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or run `scalekit-auth init`",
             )
         }
+        ApiError::InvalidRequest { .. } => CliError::usage(message),
         ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
     }
 }

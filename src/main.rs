@@ -8,6 +8,7 @@ mod config;
 mod error;
 #[cfg(test)]
 mod generate;
+mod hosts;
 mod output;
 mod prompt;
 mod scalekit;
@@ -64,6 +65,10 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
-        Command::Init(_) | Command::Completions(_) => false,
+        Command::Init(_)
+        | Command::Completions(_)
+        | Command::Exec(_)
+        | Command::Request(_)
+        | Command::Remove(_) => false,
     }
 }

@@ -65,6 +65,13 @@ impl Output {
         stdout.flush()
     }
 
+    /// Writes bytes to stdout exactly as they are (an API's answer relayed by `request`).
+    pub(crate) fn raw(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(bytes)?;
+        stdout.flush()
+    }
+
     /// Writes one JSON document to stdout.
     pub(crate) fn json(&self, value: &serde_json::Value) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;

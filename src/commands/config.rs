@@ -6,11 +6,19 @@ use super::Context;
 use crate::cli::ConfigArgs;
 use crate::config::{self as cfg};
 use crate::error::{CliError, ExitStatus};
+use crate::hosts;
 
 pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let service = cfg::validate_service(&args.service)?;
     if let Some(identifier) = &args.identifier {
         cfg::validate_identifier(identifier)?;
+    }
+    let mut host_list: Vec<String> = Vec::new();
+    for host in &args.hosts {
+        let host = hosts::normalize(host)?;
+        if !host_list.contains(&host) {
+            host_list.push(host);
+        }
     }
     if args.unset {
         let removed = cfg::update(&ctx.paths, |edit| Ok(edit.remove_service(&service)))?;
@@ -24,21 +32,31 @@ pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus
         cfg::validate_connection_name(connection_name)?;
         cfg::update(&ctx.paths, |edit| {
             edit.set_service(&service, connection_name, args.identifier.as_deref());
+            if !host_list.is_empty() {
+                edit.set_hosts(&service, &host_list);
+            }
             Ok(())
         })?;
         ctx.out
             .success(&format!("{service} → connection {connection_name}"));
         return show(ctx, &service, args.json, false);
     }
-    if let Some(identifier) = &args.identifier {
-        // `config SVC --identifier ID`: change only the identifier of an existing mapping.
+    if args.identifier.is_some() || !host_list.is_empty() {
+        // `config SVC --identifier ID` / `--host HOST`: change only those of an existing mapping.
         cfg::update(&ctx.paths, |edit| {
             let config = edit.config()?;
             let mapping = config
                 .services
                 .get(&service)
                 .ok_or_else(|| not_mapped(&service))?;
-            edit.set_service(&service, &mapping.connection_name, Some(identifier));
+            edit.set_service(
+                &service,
+                &mapping.connection_name,
+                args.identifier.as_deref(),
+            );
+            if !host_list.is_empty() {
+                edit.set_hosts(&service, &host_list);
+            }
             Ok(())
         })?;
         return show(ctx, &service, args.json, false);
@@ -68,14 +86,18 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
         } else {
             " (default)"
         };
-        ctx.out.data(&format!(
+        let mut text = format!(
             "service          {service}\nconnection_name  {}\nidentifier       {}{}",
             mapping.connection_name,
             identifier
                 .as_deref()
                 .unwrap_or("(none: set one with --identifier)"),
             if identifier.is_some() { origin } else { "" },
-        ))?;
+        );
+        if !mapping.hosts.is_empty() {
+            text.push_str(&format!("\nhosts            {}", mapping.hosts.join(", ")));
+        }
+        ctx.out.data(&text)?;
     }
     Ok(ExitStatus::Success)
 }

@@ -51,7 +51,9 @@ async fn remote(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
     }
     let config = ctx.config()?;
     let client = ctx.client(&config)?;
-    let accounts = client.list_accounts(args.identifier.as_deref()).await?;
+    let accounts = client
+        .list_accounts(None, args.identifier.as_deref())
+        .await?;
     if args.json {
         let docs: Vec<Value> = accounts
             .iter()

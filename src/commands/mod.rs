@@ -4,8 +4,11 @@
 pub(crate) mod authorize;
 pub(crate) mod completions;
 pub(crate) mod config;
+pub(crate) mod exec;
 pub(crate) mod init;
 pub(crate) mod list;
+pub(crate) mod remove;
+pub(crate) mod request;
 pub(crate) mod status;
 pub(crate) mod token;
 
@@ -163,6 +166,9 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => block_on(status::run(&ctx, &args)),
         Command::List(args) => list::run(&ctx, &args),
         Command::Completions(_) => unreachable!("handled above"),
+        Command::Exec(args) => block_on(exec::run(&ctx, &args)),
+        Command::Request(args) => block_on(request::run(&ctx, &args)),
+        Command::Remove(args) => block_on(remove::run(&ctx, &args)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `status`: the credentials check and each service's account state, concurrently, without
-//! pulling a token (`/details`, never `/auth`).
+//! pulling a token (`/details`, never `/auth`). `--all-identities` lists every account of each
+//! service's connection instead (the connected-accounts list, filtered by connector).
 
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ struct Row {
     status: String,
     account: Option<ConnectedAccount>,
     error: Option<CliError>,
+    /// With `--all-identities`: whether this is the identifier the service uses.
+    selected: Option<bool>,
 }
 
 /// The credentials check's result.
@@ -46,6 +49,9 @@ impl Credentials {
 
 pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
+    if let Some(identifier) = &args.identifier {
+        cfg::validate_identifier(identifier)?;
+    }
     if let Some(mode) = cfg::credentials_too_open(&ctx.paths) {
         ctx.out.warn(&format!(
             "{} is readable by others (mode {mode:03o}); run: chmod 600 {}",
@@ -58,83 +64,21 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
     } else {
         args.services.clone()
     };
-    let mut rows: Vec<Row> = Vec::new();
-    let mut targets: Vec<(usize, Target)> = Vec::new();
-    for name in &names {
-        match ctx.target(&config, name, None) {
-            Ok(target) => {
-                targets.push((rows.len(), target.clone()));
-                rows.push(Row {
-                    service: target.service,
-                    connection_name: Some(target.connection_name),
-                    identifier: Some(target.identifier),
-                    status: "UNKNOWN".into(),
-                    account: None,
-                    error: None,
-                });
-            }
-            Err(err) => {
-                let mapping = cfg::validate_service(name)
-                    .ok()
-                    .and_then(|s| config.services.get(&s));
-                rows.push(Row {
-                    service: name.to_lowercase(),
-                    connection_name: mapping.map(|m| m.connection_name.clone()),
-                    identifier: None,
-                    status: if err.kind == ErrorKind::Usage {
-                        "ERROR"
-                    } else {
-                        "NOT_CONFIGURED"
-                    }
-                    .into(),
-                    account: None,
-                    error: Some(err),
-                });
-            }
-        }
-    }
-
     let (credentials, client, cred_error) = check_credentials(ctx, &config).await;
-    if let Some(client) = client.filter(|_| credentials == Credentials::Valid) {
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, target) in targets {
-            let client = Arc::clone(&client);
-            tasks.spawn(async move {
-                let result = client
-                    .account_details(&target.connection_name, &target.identifier)
-                    .await;
-                (index, result)
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            let (index, result) = match joined {
-                Ok(done) => done,
-                Err(err) => std::panic::resume_unwind(err.into_panic()),
-            };
-            let row = &mut rows[index];
-            match result {
-                Ok(Some(account)) => {
-                    account.status.as_str().clone_into(&mut row.status);
-                    row.account = Some(account);
-                }
-                Ok(None) => row.status = "NOT_FOUND".into(),
-                Err(err) => {
-                    let err = error::classify(&err.into());
-                    row.status = if err.kind == ErrorKind::Unreachable {
-                        "UNREACHABLE"
-                    } else {
-                        "ERROR"
-                    }
-                    .into();
-                    row.error = Some(err);
-                }
-            }
-        }
-    } else if credentials == Credentials::Unreachable {
-        for (index, _) in &targets {
-            rows[*index].status = "UNREACHABLE".into();
-        }
-    }
+    let client = client.filter(|_| credentials == Credentials::Valid);
+    let rows = if args.all_identities {
+        identity_rows(ctx, &config, &names, client, credentials).await
+    } else {
+        service_rows(
+            ctx,
+            &config,
+            &names,
+            args.identifier.as_deref(),
+            client,
+            credentials,
+        )
+        .await
+    };
 
     let exit = exit_status(credentials, &rows);
     let env_url = cfg::resolve_credentials(&ctx.env, &config, None).env_url;
@@ -167,10 +111,192 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
     if exit == ExitStatus::AuthorizationRequired
         && let Some(row) = rows.iter().find(|r| r.status != "ACTIVE")
     {
-        ctx.out
-            .hint(&format!("scalekit-auth authorize {}", row.service));
+        // Name the identifier when it is not (necessarily) the configured one.
+        let identifier = match &row.identifier {
+            Some(id) if args.all_identities || args.identifier.is_some() => {
+                format!(" --identifier {id}")
+            }
+            _ => String::new(),
+        };
+        ctx.out.hint(&format!(
+            "scalekit-auth authorize {}{identifier}",
+            row.service
+        ));
     }
     Ok(exit)
+}
+
+/// One row per service: its (configured, or `--identifier`) account's state, looked up
+/// concurrently with `/details`.
+async fn service_rows(
+    ctx: &Context,
+    config: &Config,
+    names: &[String],
+    identifier: Option<&str>,
+    client: Option<Arc<Client>>,
+    credentials: Credentials,
+) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut targets: Vec<(usize, Target)> = Vec::new();
+    for name in names {
+        match ctx.target(config, name, identifier) {
+            Ok(target) => {
+                targets.push((rows.len(), target.clone()));
+                rows.push(Row {
+                    service: target.service,
+                    connection_name: Some(target.connection_name),
+                    identifier: Some(target.identifier),
+                    status: "UNKNOWN".into(),
+                    account: None,
+                    error: None,
+                    selected: None,
+                });
+            }
+            Err(err) => rows.push(unresolved_row(config, name, err)),
+        }
+    }
+    if let Some(client) = client {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, target) in targets {
+            let client = Arc::clone(&client);
+            tasks.spawn(async move {
+                let result = client
+                    .account_details(&target.connection_name, &target.identifier)
+                    .await;
+                (index, result)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (index, result) = match joined {
+                Ok(done) => done,
+                Err(err) => std::panic::resume_unwind(err.into_panic()),
+            };
+            let row = &mut rows[index];
+            match result {
+                Ok(Some(account)) => {
+                    account.status.as_str().clone_into(&mut row.status);
+                    row.account = Some(account);
+                }
+                Ok(None) => row.status = "NOT_FOUND".into(),
+                Err(err) => row.fail(&err.into()),
+            }
+        }
+    } else if credentials == Credentials::Unreachable {
+        for (index, _) in &targets {
+            rows[*index].status = "UNREACHABLE".into();
+        }
+    }
+    rows
+}
+
+/// `--all-identities`: every connected account of each service's connection (the list,
+/// filtered by `connector`, every page), one row per identifier; `NOT_FOUND` when the
+/// connection has none. Rows of one service stay together, in the list's order.
+async fn identity_rows(
+    ctx: &Context,
+    config: &Config,
+    names: &[String],
+    client: Option<Arc<Client>>,
+    credentials: Credentials,
+) -> Vec<Row> {
+    let mut groups: Vec<Vec<Row>> = Vec::new();
+    let mut lookups: Vec<(usize, String, String, Option<String>)> = Vec::new();
+    for name in names {
+        match ctx.service(config, name) {
+            Ok((service, mapping)) => {
+                let selected = cfg::resolve_identifier(None, Some(mapping), &ctx.env, config).ok();
+                let connection = mapping.connection_name.clone();
+                lookups.push((groups.len(), service.clone(), connection.clone(), selected));
+                let status = if credentials == Credentials::Unreachable {
+                    "UNREACHABLE"
+                } else {
+                    "UNKNOWN"
+                };
+                groups.push(vec![Row {
+                    service,
+                    connection_name: Some(connection),
+                    identifier: None,
+                    status: status.into(),
+                    account: None,
+                    error: None,
+                    selected: None,
+                }]);
+            }
+            Err(err) => groups.push(vec![unresolved_row(config, name, err)]),
+        }
+    }
+    let Some(client) = client else {
+        return groups.into_iter().flatten().collect();
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, service, connection, selected) in lookups {
+        let client = Arc::clone(&client);
+        tasks.spawn(async move {
+            let result = client.list_accounts(Some(&connection), None).await;
+            (index, service, connection, selected, result)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (index, service, connection, selected, result) = match joined {
+            Ok(done) => done,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        let group = &mut groups[index];
+        match result {
+            Ok(accounts) if accounts.is_empty() => group[0].status = "NOT_FOUND".into(),
+            Ok(accounts) => {
+                *group = accounts
+                    .into_iter()
+                    .map(|account| Row {
+                        service: service.clone(),
+                        connection_name: Some(connection.clone()),
+                        identifier: Some(account.identifier.clone()),
+                        status: account.status.as_str().to_owned(),
+                        selected: Some(selected.as_deref() == Some(account.identifier.as_str())),
+                        account: Some(account),
+                        error: None,
+                    })
+                    .collect();
+            }
+            Err(err) => group[0].fail(&err.into()),
+        }
+    }
+    groups.into_iter().flatten().collect()
+}
+
+/// The row of a name that does not resolve (unknown service, bad name, no identifier).
+fn unresolved_row(config: &Config, name: &str, err: CliError) -> Row {
+    let mapping = cfg::validate_service(name)
+        .ok()
+        .and_then(|s| config.services.get(&s));
+    Row {
+        service: name.to_lowercase(),
+        connection_name: mapping.map(|m| m.connection_name.clone()),
+        identifier: None,
+        status: if err.kind == ErrorKind::Usage {
+            "ERROR"
+        } else {
+            "NOT_CONFIGURED"
+        }
+        .into(),
+        account: None,
+        error: Some(err),
+        selected: None,
+    }
+}
+
+impl Row {
+    /// A lookup that failed: `UNREACHABLE` after retries, else `ERROR`.
+    fn fail(&mut self, err: &anyhow::Error) {
+        let err = error::classify(err);
+        self.status = if err.kind == ErrorKind::Unreachable {
+            "UNREACHABLE"
+        } else {
+            "ERROR"
+        }
+        .into();
+        self.error = Some(err);
+    }
 }
 
 /// `POST /oauth/token` with the resolved credentials.
@@ -234,7 +360,7 @@ fn exit_status(credentials: Credentials, rows: &[Row]) -> ExitStatus {
 
 fn row_json(row: &Row) -> Value {
     let account = row.account.as_ref();
-    json!({
+    let mut doc = json!({
         "service": row.service,
         "connection_name": row.connection_name,
         "identifier": row.identifier,
@@ -242,7 +368,11 @@ fn row_json(row: &Row) -> Value {
         "authorization_type": account.map(|a| a.authorization_type.clone()).filter(|t| !t.is_empty()),
         "token_expires_at": account.and_then(|a| a.token_expires_at).map(format_timestamp),
         "last_used_at": account.and_then(|a| a.last_used_at).map(format_timestamp),
-    })
+    });
+    if let Some(selected) = row.selected {
+        doc["selected"] = json!(selected);
+    }
+    doc
 }
 
 fn print_table(

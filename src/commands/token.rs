@@ -6,14 +6,20 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::authorize::{self, FlowOptions, pending_link};
+use super::authorize::{self, FlowOptions, human_duration, pending_link};
 use super::{Context, Target};
 use crate::cli::TokenArgs;
+use crate::config::Config;
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::hosts::{self, ApiUrl};
 use crate::output::Output;
 use crate::scalekit::Client;
 use crate::scalekit::types::{AccountStatus, ConnectedAccount, format_timestamp};
 use crate::secret::Secret;
+
+/// How long to pause before asking Scalekit again for a token that expires too soon
+/// (Scalekit refreshes in the background; scalekit-api.md §8).
+const MIN_TTL_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// A credential ready to print.
 #[derive(Debug)]
@@ -52,9 +58,25 @@ impl Credential {
 
 pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
+    let names = match &args.for_url {
+        Some(url) => {
+            if args.services.len() > 1 {
+                return Err(CliError::usage("--for-url takes at most one SERVICE").into());
+            }
+            let url = ApiUrl::parse(url)?;
+            let name_it = |service: &str| format!("scalekit-auth token {service} --for-url URL");
+            vec![service_for_url(
+                ctx,
+                &config,
+                &url,
+                args.services.first().map(String::as_str),
+                name_it,
+            )?]
+        }
+        None => args.services.clone(),
+    };
     // Resolve every service first: a typo costs no request.
-    let targets: Vec<Result<Target, CliError>> = args
-        .services
+    let targets: Vec<Result<Target, CliError>> = names
         .iter()
         .map(|name| ctx.target(&config, name, args.identifier.as_deref()))
         .collect();
@@ -68,41 +90,115 @@ pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitS
             .filter_map(Result::err)
             .map(|e| Err(e.into()))
             .collect();
-        return print(ctx, args, outcomes);
+        return print(ctx, args, &names, outcomes);
     }
     let client = ctx.client(&config)?;
     let interactive = ctx.interactive(args.format.json);
-    let options = FlowOptions {
-        wait: true,
-        timeout: Duration::from_secs(args.timeout),
-        qr: args.qr,
-        open: false,
-        force: false,
-        interactive,
+    let options = FetchOptions {
+        authorize: interactive || args.wait,
+        flow: FlowOptions {
+            wait: true,
+            timeout: Duration::from_secs(args.timeout),
+            qr: args.qr,
+            open: false,
+            force: false,
+            interactive,
+        },
+        min_ttl: Duration::from_secs(args.min_ttl),
+        rerun_hint: |service| {
+            format!(
+                "after approving, run: scalekit-auth token {service} (or wait for it: \
+                 scalekit-auth token {service} --wait)"
+            )
+        },
     };
-    let results = fetch_all(&client, &targets).await;
+    let outcomes = credentials(ctx, &client, &targets, options).await;
+    print(ctx, args, &names, outcomes)
+}
+
+/// The service an API URL belongs to: the one named (after checking that the URL's host is
+/// one of its hosts: exit 2 otherwise), or the one configured service that serves the host
+/// (exit 3 when none or several do). `name_it(service)` is the command that names one.
+pub(crate) fn service_for_url(
+    ctx: &Context,
+    config: &Config,
+    url: &ApiUrl,
+    explicit: Option<&str>,
+    name_it: impl Fn(&str) -> String,
+) -> Result<String, CliError> {
+    match explicit {
+        Some(name) => {
+            let (service, mapping) = ctx.service(config, name)?;
+            hosts::check(url, &service, mapping)?;
+            Ok(service)
+        }
+        None => hosts::pick(config, url, name_it),
+    }
+}
+
+/// How [`credentials`] treats services that need authorization, and how fresh a token must be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchOptions {
+    /// Run the authorize flow (interactive, or `--wait`) instead of failing with exit 4.
+    pub(crate) authorize: bool,
+    pub(crate) flow: FlowOptions,
+    /// `--min-ttl`: a token that expires within this time is asked for once more; zero
+    /// refuses only a token that is already past its expiry.
+    pub(crate) min_ttl: Duration,
+    /// The exit-4 hint: what to run after approving, for a service.
+    pub(crate) rerun_hint: fn(&str) -> String,
+}
+
+/// Every resolved target's credential: one API token and one `/auth` lookup per service, all
+/// concurrent (1 + N requests). Services that need authorization get the authorize flow (one
+/// at a time, when `options.authorize`) or an exit-4 error with a fresh link. Results come
+/// back in argument order; unresolved targets keep their error.
+pub(crate) async fn credentials(
+    ctx: &Context,
+    client: &Arc<Client>,
+    targets: &[Result<Target, CliError>],
+    options: FetchOptions,
+) -> Vec<anyhow::Result<Credential>> {
+    let results = fetch_all(client, targets, options.min_ttl).await;
     let mut outcomes = Vec::with_capacity(results.len());
     for result in results {
         let outcome = match result {
             Ok(Fetched::Ready(cred)) => Ok(*cred),
             Ok(Fetched::NeedsAuthorization(target, status)) => {
-                if interactive || args.wait {
-                    authorize_then_fetch(ctx, &client, &target, options).await
+                if options.authorize {
+                    authorize_then_fetch(ctx, client, &target, options).await
                 } else {
-                    Err(authorization_required(&client, &target, &status).await)
+                    Err(authorization_required(
+                        client,
+                        &target,
+                        &status,
+                        &(options.rerun_hint)(&target.service),
+                    )
+                    .await)
                 }
             }
+            Ok(Fetched::TooShort {
+                target,
+                expires_at,
+                min_ttl,
+            }) => Err(too_short(&target, expires_at, min_ttl)),
             Err(err) => Err(err),
         };
         outcomes.push(outcome);
     }
-    print(ctx, args, outcomes)
+    outcomes
 }
 
 /// The answer for one service before any authorization.
 enum Fetched {
     Ready(Box<Credential>),
     NeedsAuthorization(Target, AccountStatus),
+    /// `ACTIVE`, but the token expires sooner than `--min-ttl`, even when asked again.
+    TooShort {
+        target: Target,
+        expires_at: time::OffsetDateTime,
+        min_ttl: Duration,
+    },
 }
 
 /// `GET /auth` for every resolved target, concurrently, on the one client. Results come
@@ -110,13 +206,14 @@ enum Fetched {
 async fn fetch_all(
     client: &Arc<Client>,
     targets: &[Result<Target, CliError>],
+    min_ttl: Duration,
 ) -> Vec<Result<Fetched, anyhow::Error>> {
     let mut tasks = tokio::task::JoinSet::new();
     for (index, target) in targets.iter().enumerate() {
         if let Ok(target) = target {
             let client = Arc::clone(client);
             let target = target.clone();
-            tasks.spawn(async move { (index, fetch(&client, target).await) });
+            tasks.spawn(async move { (index, fetch(&client, target, min_ttl).await) });
         }
     }
     let mut results: Vec<Option<Result<Fetched, anyhow::Error>>> = targets
@@ -135,10 +232,11 @@ async fn fetch_all(
         .collect()
 }
 
-/// One `/auth` lookup. A token that is already past its expiry is asked for once more after
-/// a short pause (Scalekit refreshes in the background; scalekit-api.md §8).
-async fn fetch(client: &Client, target: Target) -> anyhow::Result<Fetched> {
-    const EXPIRED_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// One `/auth` lookup. A token that expires within `min_ttl` (zero: one already past its
+/// expiry) is asked for once more after a short pause, since Scalekit refreshes tokens in the
+/// background (scalekit-api.md §8). Still expired: the account needs authorization again;
+/// still too short: [`Fetched::TooShort`].
+async fn fetch(client: &Client, target: Target, min_ttl: Duration) -> anyhow::Result<Fetched> {
     let mut asked_again = false;
     loop {
         let account = client
@@ -153,22 +251,57 @@ async fn fetch(client: &Client, target: Target) -> anyhow::Result<Fetched> {
         if account.status != AccountStatus::Active {
             return Ok(Fetched::NeedsAuthorization(target, account.status));
         }
-        let expired = account
+        // A token without a known expiry (static credentials, non-expiring tokens) is never
+        // too short.
+        let now = time::OffsetDateTime::now_utc();
+        let short = account
             .token_expires_at
-            .is_some_and(|t| t <= time::OffsetDateTime::now_utc());
-        if expired && !asked_again {
-            asked_again = true;
-            tokio::time::sleep(EXPIRED_RETRY_PAUSE).await;
-            continue;
-        }
-        if expired {
-            return Ok(Fetched::NeedsAuthorization(target, AccountStatus::Expired));
+            .filter(|&at| at <= now || at - now < min_ttl);
+        if let Some(expires_at) = short {
+            if !asked_again {
+                asked_again = true;
+                tokio::time::sleep(MIN_TTL_RETRY_PAUSE).await;
+                continue;
+            }
+            if expires_at <= time::OffsetDateTime::now_utc() {
+                return Ok(Fetched::NeedsAuthorization(target, AccountStatus::Expired));
+            }
+            return Ok(Fetched::TooShort {
+                target,
+                expires_at,
+                min_ttl,
+            });
         }
         return match credential(target.clone(), &account)? {
             Some(cred) => Ok(Fetched::Ready(Box::new(cred))),
             None => Ok(Fetched::NeedsAuthorization(target, account.status)),
         };
     }
+}
+
+/// Exit 4 for a token that stays too short-lived for `--min-ttl`: says how long it has left
+/// and what was asked. No link: the account is `ACTIVE`; only a re-authorization would help.
+fn too_short(
+    target: &Target,
+    expires_at: time::OffsetDateTime,
+    min_ttl: Duration,
+) -> anyhow::Error {
+    CliError::new(
+        ErrorKind::AuthorizationRequired,
+        format!(
+            "{}'s token expires in {} (at {}), sooner than the {}s --min-ttl asks for; \
+             Scalekit returned no fresher token when asked again",
+            target.service,
+            human_duration(authorize::until(expires_at)),
+            format_timestamp(expires_at),
+            min_ttl.as_secs()
+        ),
+    )
+    .with_hint(format!(
+        "retry in a while, lower --min-ttl, or re-authorize: scalekit-auth authorize {} --force",
+        target.service
+    ))
+    .into()
 }
 
 /// What a request needs from an `ACTIVE` account; `None` when the account holds no usable
@@ -235,11 +368,16 @@ async fn authorize_then_fetch(
     ctx: &Context,
     client: &Client,
     target: &Target,
-    options: FlowOptions,
+    options: FetchOptions,
 ) -> anyhow::Result<Credential> {
-    authorize::flow(ctx, client, target, options).await?;
-    match fetch(client, target.clone()).await? {
+    authorize::flow(ctx, client, target, options.flow).await?;
+    match fetch(client, target.clone(), options.min_ttl).await? {
         Fetched::Ready(cred) => Ok(*cred),
+        Fetched::TooShort {
+            target,
+            expires_at,
+            min_ttl,
+        } => Err(too_short(&target, expires_at, min_ttl)),
         Fetched::NeedsAuthorization(_, status) => Err(CliError::new(
             ErrorKind::AuthorizationRequired,
             format!(
@@ -254,11 +392,13 @@ async fn authorize_then_fetch(
 }
 
 /// Exit 4 with a link: gets or creates the account and mints a link, so the user (or the
-/// agent's user) can approve without running another command first.
-async fn authorization_required(
+/// agent's user) can approve without running another command first. `hint` says what to run
+/// after approving.
+pub(crate) async fn authorization_required(
     client: &Client,
     target: &Target,
     status: &AccountStatus,
+    hint: &str,
 ) -> anyhow::Error {
     let state = match status {
         AccountStatus::Unspecified => "not connected yet".to_owned(),
@@ -271,10 +411,7 @@ async fn authorization_required(
             target.service, target.connection_name, target.identifier
         ),
     )
-    .with_hint(format!(
-        "after approving, run: scalekit-auth token {0} (or wait for it: scalekit-auth token {0} --wait)",
-        target.service
-    ));
+    .with_hint(hint);
     if *status == AccountStatus::PendingVerification {
         // Approved already; only the verification is left. A new link would not help.
         return err.into();
@@ -307,6 +444,7 @@ async fn authorization_required(
 fn print(
     ctx: &Context,
     args: &TokenArgs,
+    names: &[String],
     outcomes: Vec<anyhow::Result<Credential>>,
 ) -> anyhow::Result<ExitStatus> {
     let failures: Vec<CliError> = outcomes
@@ -316,8 +454,7 @@ fn print(
         .collect();
     let exit = most_severe(failures.iter().map(|e| e.kind));
     if args.format.json {
-        let docs: Vec<Value> = args
-            .services
+        let docs: Vec<Value> = names
             .iter()
             .zip(&outcomes)
             .map(|(name, outcome)| match outcome {

@@ -56,6 +56,10 @@ pub(crate) enum ApiError {
         message: Option<String>,
     },
 
+    /// A request that cannot be sent as asked (e.g. a header value that is not ASCII).
+    #[error("{detail}")]
+    InvalidRequest { detail: String },
+
     /// A success status with a body we cannot read.
     #[error("unreadable answer from Scalekit to {method} {path}: {detail}")]
     Decode {

@@ -8,7 +8,7 @@ pub(crate) mod types;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
@@ -31,6 +31,8 @@ const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(8);
 /// Answers larger than this are refused rather than buffered.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The same for answers relayed through the proxy: provider APIs send attachments and exports.
+const MAX_PROXY_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Page size for listing connected accounts (Scalekit validates `< 100`).
 const LIST_PAGE_SIZE: u32 = 50;
 /// A list that claims more pages than this is looping; stop with an error.
@@ -84,6 +86,54 @@ pub(crate) struct Client {
 struct Answer {
     status: StatusCode,
     body: Vec<u8>,
+}
+
+/// Whether and how [`Client::send`] tries a request again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retries {
+    /// Scalekit's own API: retry connection errors and busy answers; when the retries run out
+    /// on a busy answer, fail with [`ApiError::Busy`].
+    Api,
+    /// An idempotent call through the proxy: retry likewise, but when the retries run out,
+    /// hand back the provider's last answer. Only Scalekit's own busy answer is an error.
+    Relay,
+    /// A call through the proxy that is not idempotent (POST, PATCH): one attempt, never
+    /// resent, since the provider may have acted on it whatever came back.
+    Never,
+}
+
+/// One HTTP call through Scalekit's proxy (scalekit-api.md §4.8): Scalekit adds the
+/// connected account's credentials and forwards it to the provider's API, so the token
+/// never reaches this machine.
+pub(crate) struct ProxyRequest<'a> {
+    pub(crate) method: Method,
+    /// The provider API's path and query, starting with `/`.
+    pub(crate) path_and_query: &'a str,
+    pub(crate) connection_name: &'a str,
+    pub(crate) identifier: &'a str,
+    /// Headers for the provider. Never `Authorization`: Scalekit sets the account's.
+    pub(crate) headers: &'a [(HeaderName, HeaderValue)],
+    pub(crate) body: Option<&'a [u8]>,
+}
+
+/// What came back through the proxy.
+pub(crate) struct ProxyAnswer {
+    pub(crate) status: StatusCode,
+    /// The body as the provider sent it (or Scalekit's error body).
+    pub(crate) body: Vec<u8>,
+    /// Set when Scalekit itself refused the call instead of relaying the provider's answer.
+    pub(crate) refusal: Option<ProxyRefusal>,
+}
+
+/// Why Scalekit did not forward a proxy call.
+#[derive(Debug)]
+pub(crate) enum ProxyRefusal {
+    /// No connected account for the connection and identifier (404).
+    AccountNotFound,
+    /// The account exists but is not `ACTIVE` (gRPC `FAILED_PRECONDITION`).
+    AccountNotActive,
+    /// Anything else Scalekit said, as an error.
+    Other(ApiError),
 }
 
 impl Client {
@@ -150,7 +200,7 @@ impl Client {
             ("client_secret", self.client_secret.expose()),
         ];
         let answer = self
-            .send(&Method::POST, path, || {
+            .send(&Method::POST, path, Retries::Api, MAX_BODY_BYTES, || {
                 self.http
                     .post(url.clone())
                     .header(ACCEPT, "application/json")
@@ -204,15 +254,35 @@ impl Client {
             }
             req
         };
+        self.authenticated(method, path, Retries::Api, MAX_BODY_BYTES, build, |_| true)
+            .await
+    }
+
+    /// Sends with the API token; on a 401 that `ours` says came from Scalekit, fetches a new
+    /// API token once and sends once more.
+    async fn authenticated(
+        &self,
+        method: &Method,
+        path: &str,
+        retries: Retries,
+        limit: usize,
+        build: impl Fn(&Secret) -> reqwest::RequestBuilder,
+        ours: impl Fn(&Answer) -> bool,
+    ) -> Result<Answer, ApiError> {
         let (token, generation) = self.api_token(None).await?;
-        let answer = self.send(method, path, || build(&token)).await?;
-        if answer.status != StatusCode::UNAUTHORIZED {
+        let answer = self
+            .send(method, path, retries, limit, || build(&token))
+            .await?;
+        if answer.status != StatusCode::UNAUTHORIZED || !ours(&answer) {
             return Ok(answer);
         }
-        // The API token expired or was revoked: fetch a new one once and retry once.
+        // The API token expired or was revoked: fetch a new one once and retry once. Safe for
+        // a POST through the proxy too: Scalekit refused it before forwarding it.
         let (token, _) = self.api_token(Some(generation)).await?;
-        let answer = self.send(method, path, || build(&token)).await?;
-        if answer.status == StatusCode::UNAUTHORIZED {
+        let answer = self
+            .send(method, path, retries, limit, || build(&token))
+            .await?;
+        if answer.status == StatusCode::UNAUTHORIZED && ours(&answer) {
             let err: GrpcError = serde_json::from_slice(&answer.body).unwrap_or_default();
             return Err(ApiError::TokenRejected {
                 method: method.to_string(),
@@ -228,22 +298,31 @@ impl Client {
 
     /// Sends a request with retries on connection errors, timeouts, 429, 502, 503 and 504:
     /// jittered exponential backoff, `Retry-After` honoured, at most [`MAX_ATTEMPTS`] attempts
-    /// within the retry budget. Any other status is returned as it is.
+    /// within the retry budget (one with [`Retries::Never`]). Any other status is returned as
+    /// it is; answers longer than `limit` bytes are refused.
     async fn send(
         &self,
         method: &Method,
         path: &str,
+        retries: Retries,
+        limit: usize,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Answer, ApiError> {
+        let max_attempts = if retries == Retries::Never {
+            1
+        } else {
+            MAX_ATTEMPTS
+        };
         let deadline = Instant::now() + self.retry_budget;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let started = Instant::now();
-            let result = self.attempt(build()).await;
+            let result = self.attempt(build(), limit).await;
             let elapsed = started.elapsed();
-            // What to say if we give up now, and how long the server asked us to wait.
-            let (failure, wait) = match result {
+            // What to say if we give up now, how long the server asked us to wait, and the
+            // busy answer itself (the proxy may relay it).
+            let (failure, wait, busy_answer) = match result {
                 Ok((answer, headers)) => {
                     let status = answer.status.as_u16();
                     self.observe(method, path, Some(status), elapsed, None);
@@ -258,7 +337,7 @@ impl Client {
                         attempts: attempt,
                         retry_after: wait,
                     };
-                    (busy, wait)
+                    (busy, wait, Some(answer))
                 }
                 Err(detail) => {
                     self.observe(method, path, None, elapsed, Some(detail.clone()));
@@ -269,19 +348,34 @@ impl Client {
                             attempts: attempt,
                         },
                         None,
+                        None,
                     )
                 }
             };
             let delay = wait.unwrap_or_else(|| backoff(attempt));
-            if attempt >= MAX_ATTEMPTS || Instant::now() + delay >= deadline {
+            if attempt >= max_attempts || Instant::now() + delay >= deadline {
+                // A busy answer from the provider (not from Scalekit, and with a body to
+                // show) is the proxy call's answer.
+                if retries != Retries::Api
+                    && let Some(answer) = busy_answer
+                    && !answer.body.is_empty()
+                    && GrpcError::scalekit_error(&answer.body).is_none()
+                {
+                    return Ok(answer);
+                }
                 return Err(failure);
             }
             tokio::time::sleep(delay).await;
         }
     }
 
-    /// One attempt: send, then read the whole body (bounded). `Err` is a printable reason.
-    async fn attempt(&self, req: reqwest::RequestBuilder) -> Result<(Answer, HeaderMap), String> {
+    /// One attempt: send, then read the whole body (at most `limit` bytes). `Err` is a
+    /// printable reason.
+    async fn attempt(
+        &self,
+        req: reqwest::RequestBuilder,
+        limit: usize,
+    ) -> Result<(Answer, HeaderMap), String> {
         let mut resp = req.send().await.map_err(|e| describe_transport_error(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -291,11 +385,8 @@ impl Client {
             .await
             .map_err(|e| describe_transport_error(&e))?
         {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(format!(
-                    "the answer is larger than {} MiB",
-                    MAX_BODY_BYTES >> 20
-                ));
+            if body.len() + chunk.len() > limit {
+                return Err(format!("the answer is larger than {} MiB", limit >> 20));
             }
             body.extend_from_slice(&chunk);
         }
@@ -414,9 +505,11 @@ impl Client {
         Ok(Some(link))
     }
 
-    /// `GET /api/v1/connected_accounts`, following `next_page_token` to the last page.
+    /// `GET /api/v1/connected_accounts`, following `next_page_token` to the last page;
+    /// optionally only one connection's (`connector`) or one identifier's accounts.
     pub(crate) async fn list_accounts(
         &self,
+        connector: Option<&str>,
         identifier: Option<&str>,
     ) -> Result<Vec<ConnectedAccount>, ApiError> {
         let path = "/api/v1/connected_accounts";
@@ -425,6 +518,9 @@ impl Client {
         let mut page_token = String::new();
         for _ in 0..MAX_LIST_PAGES {
             let mut query = vec![("page_size", page_size.as_str())];
+            if let Some(connector) = connector {
+                query.push(("connector", connector));
+            }
             if let Some(identifier) = identifier {
                 query.push(("identifier", identifier));
             }
@@ -446,6 +542,131 @@ impl Client {
             detail: format!("more than {MAX_LIST_PAGES} pages; the page tokens seem to loop"),
         })
     }
+
+    /// `POST /api/v1/connected_accounts:delete` (the colon unescaped, scalekit-api.md §4.6).
+    /// `Ok(true)` when Scalekit deleted the account, `Ok(false)` when it had none (404).
+    pub(crate) async fn delete_account(
+        &self,
+        connector: &str,
+        identifier: &str,
+    ) -> Result<bool, ApiError> {
+        let path = "/api/v1/connected_accounts:delete";
+        let body = serde_json::json!({"connector": connector, "identifier": identifier});
+        let answer = self.api(&Method::POST, path, &[], Some(&body)).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        expect_success(&Method::POST, path, &answer)?;
+        Ok(true)
+    }
+
+    /// One call through Scalekit's proxy: `{env_url}/proxy{path}` with the `connection_name`
+    /// and `identifier` headers and the API token. Idempotent methods (GET, HEAD, OPTIONS,
+    /// PUT, DELETE) are retried like every request; any other method is sent exactly once.
+    /// A 401 re-authenticates only when it is Scalekit's own; the provider's 401 is relayed.
+    pub(crate) async fn proxy(&self, req: &ProxyRequest<'_>) -> Result<ProxyAnswer, ApiError> {
+        let url = self.proxy_url(req.path_and_query)?;
+        for (name, value) in [
+            ("connection_name", req.connection_name),
+            ("identifier", req.identifier),
+        ] {
+            if HeaderValue::from_str(value).is_err() {
+                return Err(ApiError::InvalidRequest {
+                    detail: format!(
+                        "the {name} {value:?} cannot be sent in the proxy's {name} header \
+                         (it takes printable ASCII only)"
+                    ),
+                });
+            }
+        }
+        // The -v line and errors name the proxy path without the query string.
+        let prefix_len = self.url("/proxy").path().len();
+        let log_path = format!("/proxy{}", &url.path()[prefix_len..]);
+        let retries = if is_idempotent(&req.method) {
+            Retries::Relay
+        } else {
+            Retries::Never
+        };
+        let build = |token: &Secret| {
+            let mut builder = self
+                .http
+                .request(req.method.clone(), url.clone())
+                .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+                // The SDKs' header names, underscores and all (scalekit-api.md §4.8).
+                .header("connection_name", req.connection_name)
+                .header("identifier", req.identifier);
+            for (name, value) in req.headers {
+                builder = builder.header(name, value);
+            }
+            if let Some(body) = req.body {
+                builder = builder.body(body.to_vec());
+            }
+            builder
+        };
+        let is_scalekits = |answer: &Answer| GrpcError::scalekit_error(&answer.body).is_some();
+        let answer = self
+            .authenticated(
+                &req.method,
+                &log_path,
+                retries,
+                MAX_PROXY_BODY_BYTES,
+                build,
+                is_scalekits,
+            )
+            .await?;
+        let refusal = GrpcError::scalekit_error(&answer.body).map(|err| {
+            let code = err.error_code().unwrap_or_default();
+            if answer.status == StatusCode::NOT_FOUND
+                && (err.code == Some(5) || code == "NOT_FOUND")
+            {
+                ProxyRefusal::AccountNotFound
+            } else if err.code == Some(9) || code.contains("NOT_ACTIVE") {
+                ProxyRefusal::AccountNotActive
+            } else {
+                ProxyRefusal::Other(unexpected(&req.method, &log_path, &answer))
+            }
+        });
+        Ok(ProxyAnswer {
+            status: answer.status,
+            body: answer.body,
+            refusal,
+        })
+    }
+
+    /// `{env_url}/proxy{path_and_query}`, refusing anything that would not stay under
+    /// `/proxy/` once parsed (dot segments are resolved by URL parsing).
+    fn proxy_url(&self, path_and_query: &str) -> Result<Url, ApiError> {
+        let base = self.url("/proxy");
+        let invalid = |why: &str| ApiError::InvalidRequest {
+            detail: format!("cannot send {path_and_query:?} through the proxy: {why}"),
+        };
+        if !path_and_query.starts_with('/') {
+            return Err(invalid("the path must start with /"));
+        }
+        let url =
+            Url::parse(&format!("{base}{path_and_query}")).map_err(|e| invalid(&e.to_string()))?;
+        if url.origin() != base.origin()
+            || !url.path().starts_with(&format!("{}/", base.path()))
+            || url.fragment().is_some()
+        {
+            return Err(invalid("it would leave the proxy's path"));
+        }
+        Ok(url)
+    }
+}
+
+/// Methods that may be sent twice with the same effect (RFC 9110 §9.2.2): the only proxy
+/// calls that are retried.
+pub(crate) fn is_idempotent(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+        Method::TRACE,
+    ]
+    .contains(method)
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {

@@ -177,6 +177,24 @@ impl GrpcError {
             .find_map(|d| d.get("error_code").and_then(serde_json::Value::as_str))
             .map(str::to_owned)
     }
+
+    /// Whether the body carries Scalekit's own `ErrorInfo` (scalekit-api.md §3). Through the
+    /// proxy this tells Scalekit's refusals apart from the provider's answers, which it
+    /// relays: a provider never sends Scalekit's error-detail type.
+    pub(crate) fn is_scalekit(&self) -> bool {
+        self.details.iter().any(|d| {
+            d.get("@type")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|t| t.ends_with("scalekit.v1.errdetails.ErrorInfo"))
+        })
+    }
+
+    /// Parses a body as Scalekit's error, `None` when it is something else.
+    pub(crate) fn scalekit_error(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(body)
+            .ok()
+            .filter(Self::is_scalekit)
+    }
 }
 
 /// The RFC 6749 error body of `/oauth/token`.

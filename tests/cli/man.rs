@@ -47,6 +47,8 @@ fn there_is_a_page_for_every_command() {
         .expect("a Commands section")
         .lines()
         .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues on a deeper-indented line.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .collect();

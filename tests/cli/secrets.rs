@@ -64,3 +64,28 @@ fn no_command_leaks_the_secret_or_a_token() {
     run.assert_code(3);
     assert_no_secret(&(run.stdout + &run.stderr), &["bad-SECRET-value"]);
 }
+
+#[test]
+fn exec_request_remove_and_status_all_identities_leak_nothing() {
+    let w = World::configured(&[("gmail", "gmail_u3134a"), ("slack", "slack_x7y9z")]);
+    w.emu.set_upstream(Some("/_emulator".into()));
+    let token = w.seed_active("gmail_u3134a", "mess");
+    let everything = [SECRET, token.as_str()];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["-v", "exec", "gmail", "--", "true"],
+        vec!["-v", "exec", "gmail", "--", "/nonexistent/x"],
+        vec!["-v", "exec", "slack", "--", "true"],
+        vec!["-v", "exec", "gmail", "--min-ttl", "86400", "--", "true"],
+        // The control API answers 404 for this path: a relayed failure.
+        vec!["-v", "request", "gmail", "GET", "/nope"],
+        vec!["-v", "request", "slack", "POST", "/x", "--data", "{}"],
+        vec!["-v", "status", "--all-identities"],
+        vec!["-v", "status", "--all-identities", "--json"],
+        vec!["-v", "remove", "slack", "--disconnect", "--yes"],
+    ];
+    for args in runs {
+        let run = w.run(&args);
+        assert_no_secret(&run.stdout, &everything);
+        assert_no_secret(&run.stderr, &everything);
+    }
+}

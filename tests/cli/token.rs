@@ -361,3 +361,67 @@ fn an_already_expired_token_is_asked_for_once_more_then_exit_4() {
     let lookups = w.requests().iter().filter(|r| r.ends_with("/auth")).count();
     assert_eq!(lookups, 2, "{:?}", w.requests());
 }
+
+#[test]
+fn min_ttl_asks_once_more_then_says_how_long_is_left() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let token = w.seed_active("gmail_u3134a", "mess");
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(90);
+    w.emu.set_token_expiry("gmail_u3134a", "mess", Some(soon));
+    // Long enough: one lookup.
+    let run = w.run(&["token", "gmail", "--min-ttl", "60"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout.trim(), token);
+    assert_eq!(w.requests().len(), 2);
+    // Too short, and still too short when asked again: exit 4 saying what is left and what
+    // was asked, with no link (the account is ACTIVE).
+    w.emu.clear_requests();
+    let run = w.run(&["token", "gmail", "--min-ttl", "600"]);
+    run.assert_code(4);
+    assert_eq!(run.stdout, "");
+    let lookups = w.requests().iter().filter(|r| r.ends_with("/auth")).count();
+    assert_eq!(lookups, 2, "{:?}", w.requests());
+    assert!(
+        run.stderr.contains("gmail's token expires in 1m"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("600s --min-ttl"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("authorize gmail --force"),
+        "{}",
+        run.stderr
+    );
+    assert!(w.emu.magic_links().is_empty());
+    let run = w.run(&["token", "gmail", "--min-ttl", "600", "--json"]);
+    run.assert_code(4);
+    assert_eq!(run.json()["error"]["code"], "authorization_required");
+    assert!(run.json()["error"]["link"].is_null());
+}
+
+#[test]
+fn min_ttl_takes_the_fresher_token_scalekit_gives_when_asked_again() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
+    w.emu.set_token_expiry("gmail_u3134a", "mess", Some(soon));
+    let emu = &w.emu;
+    let run = std::thread::scope(|scope| {
+        // Scalekit refreshes in the background: rotate after the first lookup.
+        scope.spawn(|| {
+            for _ in 0..400 {
+                if emu.requests().iter().any(|r| r.path.ends_with("/auth")) {
+                    emu.rotate_token("gmail_u3134a", "mess");
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        w.run(&["token", "gmail", "--min-ttl", "300", "--json"])
+    });
+    run.assert_code(0);
+    let fresh = w.access_token("gmail_u3134a", "mess");
+    assert_eq!(run.json()["access_token"], fresh.as_str());
+    let lookups = w.requests().iter().filter(|r| r.ends_with("/auth")).count();
+    assert_eq!(lookups, 2);
+}

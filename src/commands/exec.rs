@@ -1,0 +1,354 @@
+//! `exec`: fetch the services' tokens like `token` does (one API token, one lookup per
+//! service, concurrently), then run a command with them in its environment. The tokens go
+//! into the child's environment only: never into an argv, stdout or stderr. The child's exit
+//! code (or 128+N for signal N) becomes ours.
+
+use std::time::Duration;
+
+use super::authorize::FlowOptions;
+use super::token::{self, FetchOptions};
+use super::{Context, Target};
+use crate::cli::ExecArgs;
+use crate::config as cfg;
+use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::secret::Secret;
+
+/// Exit code of a command that is not found, as a shell says it.
+const NOT_FOUND: u8 = 127;
+/// Exit code of a command that is found but cannot be run.
+const NOT_EXECUTABLE: u8 = 126;
+
+pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitStatus> {
+    let Some((program, program_args)) = args.command.split_first() else {
+        return Err(CliError::usage("no command to run")
+            .with_hint("give it after --: scalekit-auth exec SERVICE... -- CMD [ARGS]...")
+            .into());
+    };
+    let config = ctx.config()?;
+    // Resolve everything before any request: a typo costs nothing and runs nothing.
+    let mut targets: Vec<Target> = Vec::new();
+    for name in &args.services {
+        let target = ctx.target(&config, name, args.identifier.as_deref())?;
+        if !targets.iter().any(|t| t.service == target.service) {
+            targets.push(target);
+        }
+    }
+    let names = variable_names(&targets, &args.env_names)?;
+    let client = ctx.client(&config)?;
+    let interactive = ctx.interactive(false);
+    let options = FetchOptions {
+        authorize: interactive || args.auth.wait,
+        flow: FlowOptions {
+            wait: true,
+            timeout: Duration::from_secs(args.auth.timeout),
+            qr: args.auth.qr,
+            open: false,
+            force: false,
+            interactive,
+        },
+        min_ttl: Duration::from_secs(args.min_ttl),
+        rerun_hint: |_| {
+            "after approving, run the same command again (or add --wait to wait for the approval)"
+                .to_owned()
+        },
+    };
+    let resolved: Vec<Result<Target, CliError>> = targets.into_iter().map(Ok).collect();
+    let outcomes = token::credentials(ctx, &client, &resolved, options).await;
+    let failures: Vec<CliError> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().err())
+        .map(error::classify)
+        .collect();
+    if !failures.is_empty() {
+        // The command runs with every token or not at all.
+        for err in &failures {
+            ctx.out.error(err);
+        }
+        return Ok(token::most_severe(failures.iter().map(|e| e.kind)));
+    }
+    let env: Vec<(String, Secret)> = names
+        .into_iter()
+        .zip(outcomes.into_iter().flatten())
+        .map(|(name, cred)| (name, cred.value))
+        .collect();
+    run_child(ctx, program, program_args, &env).await
+}
+
+/// The variable for a service's token when `--env-name` gives none: `GITHUB_TOKEN` for
+/// `github` (what `gh`, Octokit and GitHub Actions read), else `SERVICE_ACCESS_TOKEN`, as
+/// `token --env` prints it.
+pub(crate) fn default_variable(service: &str) -> String {
+    if service == "github" {
+        "GITHUB_TOKEN".to_owned()
+    } else {
+        token::env_name(service)
+    }
+}
+
+/// One variable name per target, in order: the defaults, overridden by `--env-name
+/// SERVICE=VAR`. A malformed pair, a service not being fetched, a name given twice or two
+/// services on one variable are usage errors.
+fn variable_names(targets: &[Target], overrides: &[String]) -> Result<Vec<String>, CliError> {
+    let mut names: Vec<String> = targets
+        .iter()
+        .map(|t| default_variable(&t.service))
+        .collect();
+    let mut overridden = vec![false; targets.len()];
+    for pair in overrides {
+        let Some((service, variable)) = pair.split_once('=') else {
+            return Err(CliError::usage(format!(
+                "--env-name {pair:?}: expected SERVICE=VAR, e.g. slack=SLACK_BOT_TOKEN"
+            )));
+        };
+        let service = cfg::validate_service(service.trim())?;
+        let variable = variable.trim();
+        let valid = variable
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && variable
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(CliError::usage(format!(
+                "--env-name {pair:?}: {variable:?} is not a variable name (letters, digits \
+                 and _, not starting with a digit)"
+            )));
+        }
+        let Some(index) = targets.iter().position(|t| t.service == service) else {
+            return Err(CliError::usage(format!(
+                "--env-name {pair:?}: {service} is not one of the services to fetch"
+            )));
+        };
+        if overridden[index] {
+            return Err(CliError::usage(format!(
+                "--env-name names a variable for {service} twice"
+            )));
+        }
+        overridden[index] = true;
+        variable.clone_into(&mut names[index]);
+    }
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|n| n == name) {
+            return Err(CliError::usage(format!(
+                "{} and {} would both set {name}; give one another name with --env-name",
+                targets[j].service, targets[i].service
+            )));
+        }
+    }
+    Ok(names)
+}
+
+/// Runs the command with the tokens added to this process's environment, forwarding
+/// signals while it runs, and turns how it ended into our exit code.
+async fn run_child(
+    ctx: &Context,
+    program: &str,
+    program_args: &[String],
+    env: &[(String, Secret)],
+) -> anyhow::Result<ExitStatus> {
+    let mut command = tokio::process::Command::new(program);
+    command.args(program_args);
+    for (name, value) in env {
+        // The only place the token leaves this process: the child's environment.
+        command.env(name, value.expose());
+    }
+    // Handlers go in before the child starts, so that no signal meant for it is lost (or
+    // kills us and leaves it running unsupervised).
+    #[cfg(unix)]
+    let forwarder = signals::Forwarder::install()?;
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => return Ok(cannot_start(ctx, program, &err)),
+    };
+    #[cfg(unix)]
+    let status = forwarder.wait(&mut child).await?;
+    #[cfg(not(unix))]
+    let status = child.wait().await?;
+    Ok(exit_status(status))
+}
+
+/// 127 for a command that is not found, 126 for one that cannot be run, as a shell says.
+fn cannot_start(ctx: &Context, program: &str, err: &std::io::Error) -> ExitStatus {
+    let (code, why, hint) = match err.kind() {
+        std::io::ErrorKind::NotFound => (
+            NOT_FOUND,
+            "command not found".to_owned(),
+            "check its name and PATH, or give its path",
+        ),
+        std::io::ErrorKind::PermissionDenied => (
+            NOT_EXECUTABLE,
+            "permission denied (not executable?)".to_owned(),
+            "check that it is an executable file: chmod +x",
+        ),
+        _ => (
+            NOT_EXECUTABLE,
+            err.to_string(),
+            "check that it is a program this system can run",
+        ),
+    };
+    ctx.out.error(
+        &CliError::new(ErrorKind::Failed, format!("cannot run {program:?}: {why}")).with_hint(hint),
+    );
+    ExitStatus::Code(code)
+}
+
+/// The child's exit code as ours; 128+N when it died of signal N.
+fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
+    if let Some(code) = status.code() {
+        return match u8::try_from(code) {
+            Ok(0) => ExitStatus::Success,
+            Ok(code) => ExitStatus::Code(code),
+            Err(_) => ExitStatus::Failure,
+        };
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            return ExitStatus::Code(u8::try_from(128 + signal).unwrap_or(u8::MAX));
+        }
+    }
+    ExitStatus::Failure
+}
+
+#[cfg(unix)]
+mod signals {
+    //! Forwarding SIGINT, SIGTERM and SIGHUP to the child while it runs.
+
+    use std::io;
+
+    use rustix::process::{Pid, Signal, getpgid, getpgrp, kill_process};
+    use tokio::signal::unix::{SignalKind, signal};
+
+    /// Signal handlers installed for the child's lifetime.
+    pub(super) struct Forwarder {
+        interrupt: tokio::signal::unix::Signal,
+        terminate: tokio::signal::unix::Signal,
+        hangup: tokio::signal::unix::Signal,
+    }
+
+    impl Forwarder {
+        /// Installs the handlers: from now on these signals no longer end this process.
+        pub(super) fn install() -> io::Result<Self> {
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+                hangup: signal(SignalKind::hangup())?,
+            })
+        }
+
+        /// Waits for the child, forwarding each signal we get to it.
+        pub(super) async fn wait(
+            mut self,
+            child: &mut tokio::process::Child,
+        ) -> io::Result<std::process::ExitStatus> {
+            let mut interrupts = 0_u32;
+            loop {
+                let signal = tokio::select! {
+                    status = child.wait() => return status,
+                    _ = self.interrupt.recv() => {
+                        interrupts += 1;
+                        // Ctrl-C at a terminal reaches the whole foreground process group,
+                        // the child included: forwarding it would deliver it twice, which
+                        // some programs take as "quit now". The first one is left to the
+                        // terminal; a second one, or one sent to us alone, is forwarded.
+                        // (uv's `run` does the same.)
+                        if interrupts == 1 && terminal_delivers_to(child) {
+                            continue;
+                        }
+                        Signal::INT
+                    }
+                    _ = self.terminate.recv() => Signal::TERM,
+                    _ = self.hangup.recv() => Signal::HUP,
+                };
+                if let Some(pid) = child_pid(child) {
+                    // The child may have just exited: nothing to do then.
+                    let _ = kill_process(pid, signal);
+                }
+            }
+        }
+    }
+
+    fn child_pid(child: &tokio::process::Child) -> Option<Pid> {
+        child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(Pid::from_raw)
+    }
+
+    /// Whether a Ctrl-C typed at our controlling terminal reaches the child by itself: we
+    /// are in the terminal's foreground process group and so is the child.
+    fn terminal_delivers_to(child: &tokio::process::Child) -> bool {
+        let Ok(tty) = std::fs::File::open("/dev/tty") else {
+            return false;
+        };
+        let ours = getpgrp();
+        let foreground = rustix::termios::tcgetpgrp(&tty).is_ok_and(|fg| fg == ours);
+        foreground && child_pid(child).is_some_and(|pid| getpgid(Some(pid)).ok() == Some(ours))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(service: &str) -> Target {
+        Target {
+            service: service.into(),
+            connection_name: format!("{service}_c"),
+            identifier: "me".into(),
+        }
+    }
+
+    #[test]
+    fn default_variables() {
+        assert_eq!(default_variable("gmail"), "GMAIL_ACCESS_TOKEN");
+        assert_eq!(default_variable("github"), "GITHUB_TOKEN");
+        assert_eq!(
+            default_variable("google-drive"),
+            "GOOGLE_DRIVE_ACCESS_TOKEN"
+        );
+    }
+
+    #[test]
+    fn env_name_overrides_and_their_errors() {
+        let targets = [target("gmail"), target("slack")];
+        let names = variable_names(&targets, &["slack=SLACK_BOT_TOKEN".into()]).unwrap();
+        assert_eq!(names, ["GMAIL_ACCESS_TOKEN", "SLACK_BOT_TOKEN"]);
+        for bad in [
+            "slack",
+            "slack=1X",
+            "slack=A-B",
+            "slack=",
+            "notion=X",
+            "Sl@ck=X",
+        ] {
+            let err = variable_names(&targets, &[bad.into()]).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Usage, "{bad}");
+        }
+        let err = variable_names(&targets, &["slack=GMAIL_ACCESS_TOKEN".into()]).unwrap_err();
+        assert!(err.message.contains("both"), "{err:?}");
+        let twice = ["slack=A".into(), "slack=B".into()];
+        assert!(variable_names(&targets, &twice).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn exit_codes_pass_through() {
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(
+            exit_status(std::process::ExitStatus::from_raw(0)),
+            ExitStatus::Success
+        );
+        assert_eq!(
+            exit_status(std::process::ExitStatus::from_raw(7 << 8)).code(),
+            7
+        );
+        // Killed by SIGTERM (15): 143.
+        assert_eq!(
+            exit_status(std::process::ExitStatus::from_raw(15)).code(),
+            143
+        );
+    }
+}
