@@ -368,13 +368,12 @@ fn identifier_picks_another_identity() {
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
-    use std::io::Write as _;
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     let ready = w.home.path().join("ready");
     let out = w.home.path().join("interrupts");
     let child_script = r#"trap 'echo int >> "$2"' INT; echo ready > "$1"; i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done"#;
-    let Some(mut cmd) = w.terminal_command(&[
+    let mut pty = w.pty(&[
         "exec",
         "gmail",
         "--",
@@ -384,12 +383,7 @@ fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
         "sh",
         ready.to_str().unwrap(),
         out.to_str().unwrap(),
-    ]) else {
-        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
-        return;
-    };
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    ]);
     let started = Instant::now();
     while !ready.exists() {
         assert!(
@@ -398,15 +392,12 @@ fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    stdin.write_all(b"\x03").unwrap();
-    stdin.flush().unwrap();
-    let output = wait_with_timeout(child, Duration::from_secs(30));
-    drop(stdin);
+    pty.send("\x03");
+    let (code, screen) = pty.finish();
     assert_eq!(
         read(&out),
         "int\n",
-        "the child saw Ctrl-C this often; script said: {}",
-        String::from_utf8_lossy(&output.stdout)
+        "the child saw Ctrl-C this often; the terminal showed: {screen}"
     );
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(code, 0, "{screen}");
 }

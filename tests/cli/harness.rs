@@ -166,35 +166,6 @@ impl World {
         cmd
     }
 
-    /// The binary run with `args` under `script(1)`, which gives it a pseudo-terminal for
-    /// stdin, stdout and stderr (interactive, as at a terminal); `None` when `script` is
-    /// missing. Whatever the test writes to the command's stdin is typed at that terminal.
-    pub(crate) fn terminal_command(&self, args: &[&str]) -> Option<Command> {
-        Command::new("script").arg("--version").output().ok()?;
-        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-        let mut line = format!("exec {}", quote(env!("CARGO_BIN_EXE_scalekit-auth")));
-        for arg in args {
-            line.push(' ');
-            line.push_str(&quote(arg));
-        }
-        let base = self.command(&[]);
-        let mut cmd = Command::new("script");
-        cmd.env_clear();
-        for (key, value) in base.get_envs() {
-            if let Some(value) = value {
-                cmd.env(key, value);
-            }
-        }
-        // `exec`: script's shell would otherwise sit between the terminal and the binary.
-        cmd.env("SHELL", "/bin/sh")
-            .current_dir(&self.cwd)
-            .args(["-q", "-e", "-c", &line, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        Some(cmd)
-    }
-
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_stdin(args, "")
     }

@@ -130,26 +130,14 @@ fn identifier_disconnects_one_identity_and_keeps_the_mapping() {
 #[cfg(target_os = "linux")]
 #[test]
 fn at_a_terminal_disconnect_asks_first() {
-    use std::io::Write as _;
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     for (key, code) in [(b"n", 1), (b"y", 0)] {
-        let Some(mut cmd) = w.terminal_command(&["remove", "gmail", "--disconnect"]) else {
-            eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
-            return;
-        };
-        let mut child = cmd.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(key).unwrap();
-        stdin.flush().unwrap();
-        let output = crate::harness::wait_with_timeout(child, std::time::Duration::from_secs(30));
-        drop(stdin);
-        let screen = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert_eq!(output.status.code(), Some(code), "{screen}");
-        assert!(
-            screen.contains("Delete gmail's connected account"),
-            "{screen}"
-        );
+        let mut pty = w.pty(&["remove", "gmail", "--disconnect"]);
+        pty.expect("Delete gmail's connected account");
+        pty.send(std::str::from_utf8(key).unwrap());
+        let (status, screen) = pty.finish();
+        assert_eq!(status, code, "{screen}");
         let gone = w.emu.account("gmail_u3134a", "mess").is_none();
         assert_eq!(gone, code == 0, "{screen}");
         assert_eq!(!w.config_toml().contains("[services.gmail]"), code == 0);
