@@ -91,14 +91,23 @@ impl Client {
     pub(crate) fn new(options: ClientOptions) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider (smaller binary); ring it is.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(options.http_timeout)
             .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(30))
             // Never follow a redirect: it could carry the bearer token to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none());
+        let https = options.env_url.scheme() == "https";
+        if !https {
+            // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a
+            // local emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the
+            // client secret and the tokens in clear text. And no TLS trust roots: no request of
+            // this client is https (redirects are off), so reading the system's CA store would
+            // only cost start-up time, and fail on a machine that has none.
+            builder = builder.no_proxy().tls_certs_only(std::iter::empty());
+        }
+        let http = builder.build().map_err(|e| client_setup_error(&e, https))?;
         let mut base = options.env_url;
         base.set_query(None);
         base.set_fragment(None);
@@ -494,6 +503,26 @@ fn describe_transport_error(err: &reqwest::Error) -> String {
         kind.to_owned()
     } else {
         format!("{kind}: {}", sanitize_message(&root))
+    }
+}
+
+/// Why the HTTP client could not be built. With https that is in practice the system's CA
+/// store (the platform verifier loads it up front): say so, and how to point at one.
+fn client_setup_error(err: &reqwest::Error, https: bool) -> crate::error::CliError {
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let root = sanitize_message(&source.to_string());
+    let what = if https { "TLS" } else { "the HTTP client" };
+    let err = crate::error::CliError::failed(format!("cannot set up {what}: {root}"));
+    if https && root.contains("CA certificates") {
+        err.with_hint(
+            "install the system's CA certificates (Debian: apt-get install ca-certificates), \
+             or set SSL_CERT_FILE to a PEM bundle",
+        )
+    } else {
+        err
     }
 }
 

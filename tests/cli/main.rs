@@ -4,6 +4,7 @@ mod harness;
 
 mod authorize;
 mod config;
+mod hardening;
 mod init;
 mod list;
 mod network;
