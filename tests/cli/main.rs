@@ -5,6 +5,7 @@ mod harness;
 mod authorize;
 mod config;
 mod hardening;
+mod hostile;
 mod init;
 mod list;
 mod network;
