@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use scalekit_emulator::Fault;
+
 use crate::harness::{SECRET, World, wait_with_timeout};
 
 /// A loopback listener that counts the connections it gets and answers each with a 502.
@@ -305,4 +307,101 @@ fn a_killed_lock_holder_does_not_block_the_next_writer() {
     assert_eq!(now["s2999"], "c2999");
     assert!(!now.contains_key("holder"), "the killed write never landed");
     assert_eq!(temp_files(&w.config_dir), Vec::<String>::new());
+}
+
+#[test]
+fn fifty_concurrent_tokens_under_random_429_and_503() {
+    const PROCESSES: usize = 50;
+    const SERVICES: [(&str, &str); 5] = [
+        ("gmail", "gmail_u3134a"),
+        ("slack", "slack_x7y9z"),
+        ("github", "github_q1"),
+        ("notion", "notion_w2"),
+        ("drive", "gdrive_e3"),
+    ];
+    let w = World::configured(&SERVICES);
+    let tokens: BTreeMap<&str, String> = SERVICES
+        .iter()
+        .map(|(service, connection)| (*service, w.seed_active(connection, "mess")))
+        .collect();
+    let snapshot = |w: &World| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&w.config_dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = e.file_name().into_string().unwrap();
+                (name, std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&w);
+
+    // Random faults, consumed in order by whichever requests come first: about three per
+    // request, so that some processes get through and some run out of attempts.
+    let mut rng = Rng::from_env_or_clock();
+    for path in ["/oauth/token", "/api/v1/connected_accounts/auth"] {
+        for _ in 0..150 {
+            let status = if rng.below(2) == 0 { 429 } else { 503 };
+            w.emu.queue_fault(Fault {
+                path: path.into(),
+                count: 1,
+                status: Some(status),
+                retry_after: (rng.below(5) == 0).then_some(1),
+                no_body: rng.below(4) == 0,
+                ..Fault::default()
+            });
+        }
+    }
+
+    let w = Arc::new(w);
+    let started = Instant::now();
+    let runs: Vec<_> = (0..PROCESSES)
+        .map(|i| {
+            let w = Arc::clone(&w);
+            // One to three services per process, in varying order.
+            let wanted: Vec<&str> = (0..=(i % 3))
+                .map(|k| SERVICES[(i + k * 2) % SERVICES.len()].0)
+                .collect();
+            std::thread::spawn(move || {
+                let mut args = vec!["token"];
+                args.extend(&wanted);
+                let t = Instant::now();
+                let run = w.run(&args);
+                (wanted, run, t.elapsed())
+            })
+        })
+        .collect();
+    let (mut ok, mut unreachable) = (0, 0);
+    for handle in runs {
+        let (wanted, run, elapsed) = handle.join().unwrap();
+        // Two requests per process, each with a 30 s retry budget: a generous bound.
+        assert!(
+            elapsed < Duration::from_secs(65),
+            "{wanted:?} took {elapsed:?}"
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        match run.code {
+            0 => {
+                let expected: Vec<&str> = wanted.iter().map(|s| tokens[s].as_str()).collect();
+                assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
+                ok += 1;
+            }
+            5 => {
+                assert_eq!(run.stdout, "", "exit 5 prints no token");
+                assert!(run.stderr.contains("error: "), "{}", run.stderr);
+                unreachable += 1;
+            }
+            _ => panic!("{wanted:?}: {run:?}"),
+        }
+    }
+    eprintln!(
+        "{ok} succeeded, {unreachable} exited 5, in {:?}",
+        started.elapsed()
+    );
+    assert!(ok > 0, "the faults run out, so some must succeed");
+    // Nothing in the config directory changed, and it still reads.
+    assert_eq!(snapshot(&w), before, "token writes nothing");
+    assert_eq!(mappings(&w).len(), SERVICES.len());
 }
