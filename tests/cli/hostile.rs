@@ -245,3 +245,19 @@ fn an_answer_without_an_account() {
         "no connected_account",
     );
 }
+
+#[test]
+fn timestamps_at_the_edge_of_the_calendar_are_unknown_not_a_crash() {
+    // 9999-12-31T23:59:59-23:59 is a valid RFC 3339 time whose UTC form is in year 10000.
+    let body = r#"{"connected_account":{"status":"ACTIVE","authorization_type":"OAUTH",
+        "token_expires_at":"9999-12-31T23:59:59-23:59","last_used_at":"9999-12-31T23:59:59-01:00",
+        "authorization_details":{"oauth_token":{"access_token":"tok-edge","scopes":[]}}}}"#;
+    let server = Hostile::start(AUTH, Answer::json(body));
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.env.insert("SCALEKIT_ENV_URL".into(), server.url.clone());
+    let run = w.run(&["token", "gmail", "--json"]);
+    run.assert_code(0);
+    assert_eq!(run.json()["access_token"], "tok-edge");
+    assert!(run.json()["expires_at"].is_null(), "{}", run.stdout);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
