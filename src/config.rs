@@ -1344,6 +1344,9 @@ fn parse_import_env(path: &Path, text: &str) -> anyhow::Result<Import> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use std::sync::Arc;
 

@@ -5,6 +5,9 @@
 pub(crate) mod error;
 pub(crate) mod types;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
