@@ -56,7 +56,7 @@ pub(crate) struct RequestEvent {
 /// Receives every [`RequestEvent`].
 pub(crate) type Observer = Arc<dyn Fn(&RequestEvent) + Send + Sync>;
 
-/// Everything needed to talk to one Scalekit environment.
+/// Everything needed to talk to one Scalekit environment. `Debug` shows the secret redacted.
 #[derive(Clone)]
 pub(crate) struct ClientOptions {
     /// Already validated: `https://`, or `http://` to loopback.
@@ -68,6 +68,22 @@ pub(crate) struct ClientOptions {
     /// Total time for all attempts of one request.
     pub(crate) retry_budget: Duration,
     pub(crate) observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("env_url", &self.env_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("http_timeout", &self.http_timeout)
+            .field("retry_budget", &self.retry_budget)
+            .field(
+                "observer",
+                &self.observer.as_ref().map(|_| "Fn(&RequestEvent)"),
+            )
+            .finish()
+    }
 }
 
 /// A Scalekit client: one connection pool and one API token per run, shared by concurrent
