@@ -8,6 +8,7 @@ mod hardening;
 mod hostile;
 mod init;
 mod list;
+mod modes;
 mod network;
 mod secrets;
 mod status;
