@@ -213,9 +213,42 @@ fn decode_half_blocks(lines: &[&str]) -> String {
     grids[0].decode().expect("the QR code decodes").1
 }
 
+/// Every file in the config directory with its bytes and mode, sorted.
+fn dir_snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let mode = e.metadata().unwrap().permissions().mode();
+            let name = e.file_name().into_string().unwrap();
+            (name, std::fs::read(e.path()).unwrap_or_default(), mode)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The pids whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+                // "pid (comm) state ppid …"; comm may contain spaces, so split after ')'.
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn ctrl_c_while_waiting_exits_130() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let before = dir_snapshot(&w.config_dir);
     let mut cmd = w.command(&["authorize", "gmail", "--timeout", "60"]);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -227,6 +260,8 @@ fn ctrl_c_while_waiting_exits_130() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
+    // It waits without helpers: no child process to leave behind.
+    assert_eq!(children_of(child.id()), Vec::<u32>::new());
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -239,6 +274,12 @@ fn ctrl_c_while_waiting_exits_130() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Nothing left behind: the config directory is exactly as it was (no temp file, no
+    // changed mode).
+    assert_eq!(dir_snapshot(&w.config_dir), before);
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod init;
 mod list;
 mod modes;
 mod network;
+mod pipes;
 mod secrets;
 mod status;
 mod token;
