@@ -301,3 +301,84 @@ fn pending_account_seeded_gets_a_link_without_create() {
         ]
     );
 }
+
+#[test]
+fn ctrl_c_after_the_approval_while_the_token_is_fetched_exits_130() {
+    use scalekit_emulator::Fault;
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let mut cmd = w.command(&["token", "gmail", "--wait", "--timeout", "60"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let link = loop {
+        if let Some(link) = w.emu.magic_links().last() {
+            break link.link.clone();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The fetch after the approval hangs (until --http-timeout, 30 s by default).
+    w.emu.queue_fault(Fault {
+        path: "/api/v1/connected_accounts/auth".into(),
+        count: 1,
+        hang: true,
+        ..Fault::default()
+    });
+    assert!(w.emu.approve_link(&link));
+    let hung = || {
+        w.logged()
+            .iter()
+            .any(|r| r.path == "/api/v1/connected_accounts/auth" && r.status == 0)
+    };
+    let started = std::time::Instant::now();
+    while !hung() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            w.requests()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_during_a_request_exits_130() {
+    use scalekit_emulator::Fault;
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    w.emu.queue_fault(Fault {
+        path: "/api/v1/connected_accounts/auth".into(),
+        count: 1,
+        hang: true,
+        ..Fault::default()
+    });
+    let mut cmd = w.command(&["token", "gmail"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !w.logged().iter().any(|r| r.status == 0) {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}
