@@ -28,6 +28,8 @@ const CONFIG_HEADER: &str = "# scalekit-auth configuration (no secrets; safe to 
 const CREDENTIALS_HEADER: &str = "# scalekit-auth client secret (keep private)\n";
 /// The lock file, in the config directory, that serializes writers across processes.
 const LOCK_FILE: &str = ".lock";
+/// The suffix of a staged file: `.<name>.XXXXXX.tmp` beside its target.
+const TEMP_SUFFIX: &str = ".tmp";
 /// Mode of a new `config.toml` (an existing file keeps its own).
 #[cfg(unix)]
 const CONFIG_FILE_MODE: u32 = 0o644;
@@ -787,7 +789,32 @@ fn lock(paths: &Paths) -> anyhow::Result<File> {
         .map_err(|e| CliError::failed(format!("cannot open {}: {e}", path.display())))?;
     file.lock()
         .map_err(|e| CliError::failed(format!("cannot lock {}: {e}", path.display())))?;
+    remove_orphaned_temp_files(paths);
     Ok(file)
+}
+
+/// Removes the temporary files (`.config.toml.XXXXXX.tmp`, `.credentials.toml.XXXXXX.tmp`)
+/// that a writer killed between staging and renaming left behind. Writers create them only
+/// while holding the lock, so to the lock's holder every such file is an orphan. They never
+/// confuse a reader (the names are random), but they pile up, and the credentials one holds
+/// the client secret. Best effort: a file that cannot be removed is left alone.
+fn remove_orphaned_temp_files(paths: &Paths) {
+    let Ok(entries) = fs::read_dir(&paths.dir) else {
+        return;
+    };
+    let targets = [paths.config_file(), paths.credentials_file()];
+    let prefixes: Vec<String> = targets
+        .iter()
+        .filter_map(|t| t.file_name()?.to_str().map(|n| format!(".{n}.")))
+        .collect();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let orphan = name.ends_with(TEMP_SUFFIX) && prefixes.iter().any(|p| name.starts_with(p));
+        if orphan && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), CliError> {
@@ -907,7 +934,7 @@ impl Staged {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let mut file = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)
             .map_err(fail)?;
         #[cfg(unix)]
@@ -1337,6 +1364,9 @@ fn parse_import_env(path: &Path, text: &str) -> anyhow::Result<Import> {
         identifier,
     })
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -161,14 +161,30 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Config(args) => config::run(&ctx, &args),
-        Command::Authorize(args) => block_on(authorize::run(&ctx, &args)),
-        Command::Token(args) => block_on(token::run(&ctx, &args)),
-        Command::Status(args) => block_on(status::run(&ctx, &args)),
+        Command::Authorize(args) => block_on(interruptible(authorize::run(&ctx, &args))),
+        Command::Token(args) => block_on(interruptible(token::run(&ctx, &args))),
+        Command::Status(args) => block_on(interruptible(status::run(&ctx, &args))),
         Command::List(args) => list::run(&ctx, &args),
         Command::Completions(_) => unreachable!("handled above"),
         Command::Exec(args) => block_on(exec::run(&ctx, &args)),
         Command::Request(args) => block_on(request::run(&ctx, &args)),
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
+    }
+}
+
+/// Ends the command with exit 130 on Ctrl-C, wherever it is: in a request, a retry's backoff,
+/// between polls. Without this, a Ctrl-C outside `authorize`'s own wait loop was lost once
+/// that loop had installed the SIGINT handler (the tokio handler stays for the whole run),
+/// e.g. while `token --wait` fetched the token after the approval. Async commands write no
+/// file, so dropping them midway leaves nothing behind. `biased`: a command that handles
+/// Ctrl-C itself (the wait clears its spinner) gets to do so first.
+async fn interruptible(
+    command: impl Future<Output = anyhow::Result<ExitStatus>>,
+) -> anyhow::Result<ExitStatus> {
+    tokio::select! {
+        biased;
+        result = command => result,
+        _ = tokio::signal::ctrl_c() => Err(CliError::interrupted().into()),
     }
 }
 

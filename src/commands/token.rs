@@ -14,7 +14,7 @@ use crate::error::{self, CliError, ErrorKind, ExitStatus};
 use crate::hosts::{self, ApiUrl};
 use crate::output::Output;
 use crate::scalekit::Client;
-use crate::scalekit::types::{AccountStatus, ConnectedAccount, format_timestamp};
+use crate::scalekit::types::{AccountStatus, ConnectedAccount, SecretMap, format_timestamp};
 use crate::secret::Secret;
 
 /// How long to pause before asking Scalekit again for a token that expires too soon
@@ -32,8 +32,8 @@ pub(crate) struct Credential {
     pub(crate) authorization_type: String,
     pub(crate) expires_at: Option<time::OffsetDateTime>,
     pub(crate) scopes: Vec<String>,
-    /// Static credentials: the fields Scalekit returned.
-    pub(crate) static_fields: Option<serde_json::Map<String, Value>>,
+    /// Static credentials: the fields Scalekit returned (`Debug` shows only their names).
+    pub(crate) static_fields: Option<SecretMap>,
 }
 
 /// How the credential goes into an `Authorization` header.
@@ -351,7 +351,7 @@ pub(crate) fn credential(
         authorization_type: non_empty(&account.authorization_type, "API_KEY"),
         expires_at: account.token_expires_at,
         scopes: Vec::new(),
-        static_fields: Some(fields),
+        static_fields: Some(SecretMap(fields)),
     }))
 }
 
@@ -521,7 +521,7 @@ fn json_success(cred: &Credential) -> Value {
     });
     if let Some(fields) = &cred.static_fields {
         doc["authorization_type"] = json!(cred.authorization_type);
-        doc["credentials"] = Value::Object(fields.clone());
+        doc["credentials"] = Value::Object(fields.0.clone());
     }
     doc
 }

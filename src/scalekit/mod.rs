@@ -5,6 +5,9 @@
 pub(crate) mod error;
 pub(crate) mod types;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +32,8 @@ pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(30);
 const BACKOFF_BASE: Duration = Duration::from_millis(250);
 /// No single backoff wait is longer than this.
 const BACKOFF_CAP: Duration = Duration::from_secs(8);
-/// Answers larger than this are refused rather than buffered.
+/// Answers larger than this are refused rather than buffered, and not retried (a retry would
+/// get the same answer).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The same for answers relayed through the proxy: provider APIs send attachments and exports.
 const MAX_PROXY_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -54,7 +58,7 @@ pub(crate) struct RequestEvent {
 /// Receives every [`RequestEvent`].
 pub(crate) type Observer = Arc<dyn Fn(&RequestEvent) + Send + Sync>;
 
-/// Everything needed to talk to one Scalekit environment.
+/// Everything needed to talk to one Scalekit environment. `Debug` shows the secret redacted.
 #[derive(Clone)]
 pub(crate) struct ClientOptions {
     /// Already validated: `https://`, or `http://` to loopback.
@@ -66,6 +70,22 @@ pub(crate) struct ClientOptions {
     /// Total time for all attempts of one request.
     pub(crate) retry_budget: Duration,
     pub(crate) observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("env_url", &self.env_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("http_timeout", &self.http_timeout)
+            .field("retry_budget", &self.retry_budget)
+            .field(
+                "observer",
+                &self.observer.as_ref().map(|_| "Fn(&RequestEvent)"),
+            )
+            .finish()
+    }
 }
 
 /// A Scalekit client: one connection pool and one API token per run, shared by concurrent
@@ -86,6 +106,16 @@ pub(crate) struct Client {
 struct Answer {
     status: StatusCode,
     body: Vec<u8>,
+    /// The `content-type` header, when it was readable text.
+    content_type: Option<String>,
+}
+
+/// Why an attempt brought back no answer.
+enum AttemptError {
+    /// No (complete) answer: connection error, timeout, a body that broke off. Retryable.
+    Transport(String),
+    /// The answer is larger than the request's limit. A retry would get the same.
+    TooLarge(StatusCode),
 }
 
 /// Whether and how [`Client::send`] tries a request again.
@@ -141,14 +171,23 @@ impl Client {
     pub(crate) fn new(options: ClientOptions) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider (smaller binary); ring it is.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(options.http_timeout)
             .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(30))
             // Never follow a redirect: it could carry the bearer token to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none());
+        let https = options.env_url.scheme() == "https";
+        if !https {
+            // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a
+            // local emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the
+            // client secret and the tokens in clear text. And no TLS trust roots: no request of
+            // this client is https (redirects are off), so reading the system's CA store would
+            // only cost start-up time, and fail on a machine that has none.
+            builder = builder.no_proxy().tls_certs_only(std::iter::empty());
+        }
+        let http = builder.build().map_err(|e| client_setup_error(&e, https))?;
         let mut base = options.env_url;
         base.set_query(None);
         base.set_fragment(None);
@@ -208,7 +247,7 @@ impl Client {
             })
             .await?;
         if answer.status.is_success() {
-            let token: TokenResponse = decode(&Method::POST, path, &answer.body)?;
+            let token: TokenResponse = decode_answer(&Method::POST, path, &answer)?;
             if token.access_token.is_empty() {
                 return Err(ApiError::Decode {
                     method: "POST".into(),
@@ -339,7 +378,16 @@ impl Client {
                     };
                     (busy, wait, Some(answer))
                 }
-                Err(detail) => {
+                Err(AttemptError::TooLarge(status)) => {
+                    let detail = format!("the answer is larger than {} MiB", limit >> 20);
+                    self.observe(method, path, Some(status.as_u16()), elapsed, None);
+                    return Err(ApiError::Decode {
+                        method: method.to_string(),
+                        path: path.to_owned(),
+                        detail,
+                    });
+                }
+                Err(AttemptError::Transport(detail)) => {
                     self.observe(method, path, None, elapsed, Some(detail.clone()));
                     (
                         ApiError::Unreachable {
@@ -369,28 +417,39 @@ impl Client {
         }
     }
 
-    /// One attempt: send, then read the whole body (at most `limit` bytes). `Err` is a
-    /// printable reason.
+    /// One attempt: send, then read the whole body, refusing one larger than `limit` bytes
+    /// (by its `content-length` before reading, else while reading).
     async fn attempt(
         &self,
         req: reqwest::RequestBuilder,
         limit: usize,
-    ) -> Result<(Answer, HeaderMap), String> {
-        let mut resp = req.send().await.map_err(|e| describe_transport_error(&e))?;
+    ) -> Result<(Answer, HeaderMap), AttemptError> {
+        let transport = |e: reqwest::Error| AttemptError::Transport(describe_transport_error(&e));
+        let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(AttemptError::TooLarge(status));
+        }
         let headers = resp.headers().clone();
         let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| describe_transport_error(&e))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
             if body.len() + chunk.len() > limit {
-                return Err(format!("the answer is larger than {} MiB", limit >> 20));
+                return Err(AttemptError::TooLarge(status));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok((Answer { status, body }, headers))
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((
+            Answer {
+                status,
+                body,
+                content_type,
+            },
+            headers,
+        ))
     }
 
     fn observe(
@@ -454,7 +513,7 @@ impl Client {
             return Ok(None);
         }
         expect_success(&Method::GET, path, &answer)?;
-        account_from(&Method::GET, path, &answer.body).map(Some)
+        account_from(&Method::GET, path, &answer).map(Some)
     }
 
     /// `POST /api/v1/connected_accounts`: creates a pending account (the Node SDK's
@@ -478,7 +537,7 @@ impl Client {
             return Ok(account);
         }
         expect_success(&Method::POST, path, &answer)?;
-        account_from(&Method::POST, path, &answer.body)
+        account_from(&Method::POST, path, &answer)
     }
 
     /// `POST /api/v1/connected_accounts/magic_link`. `Ok(None)` when the account is gone (404).
@@ -494,7 +553,7 @@ impl Client {
             return Ok(None);
         }
         expect_success(&Method::POST, path, &answer)?;
-        let link: MagicLink = decode(&Method::POST, path, &answer.body)?;
+        let link: MagicLink = decode_answer(&Method::POST, path, &answer)?;
         if link.link.is_empty() {
             return Err(ApiError::Decode {
                 method: "POST".into(),
@@ -529,7 +588,7 @@ impl Client {
             }
             let answer = self.api(&Method::GET, path, &query, None).await?;
             expect_success(&Method::GET, path, &answer)?;
-            let page: ListPage = decode(&Method::GET, path, &answer.body)?;
+            let page: ListPage = decode_answer(&Method::GET, path, &answer)?;
             accounts.extend(page.connected_accounts);
             if page.next_page_token.is_empty() || page.next_page_token == page_token {
                 return Ok(accounts);
@@ -718,6 +777,26 @@ fn describe_transport_error(err: &reqwest::Error) -> String {
     }
 }
 
+/// Why the HTTP client could not be built. With https that is in practice the system's CA
+/// store (the platform verifier loads it up front): say so, and how to point at one.
+fn client_setup_error(err: &reqwest::Error, https: bool) -> crate::error::CliError {
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let root = sanitize_message(&source.to_string());
+    let what = if https { "TLS" } else { "the HTTP client" };
+    let err = crate::error::CliError::failed(format!("cannot set up {what}: {root}"));
+    if https && root.contains("CA certificates") {
+        err.with_hint(
+            "install the system's CA certificates (Debian: apt-get install ca-certificates), \
+             or set SSL_CERT_FILE to a PEM bundle",
+        )
+    } else {
+        err
+    }
+}
+
 fn expect_success(method: &Method, path: &str, answer: &Answer) -> Result<(), ApiError> {
     if answer.status.is_success() {
         Ok(())
@@ -742,8 +821,12 @@ fn unexpected(method: &Method, path: &str, answer: &Answer) -> ApiError {
     }
 }
 
-fn account_from(method: &Method, path: &str, body: &[u8]) -> Result<ConnectedAccount, ApiError> {
-    let envelope: AccountEnvelope = decode(method, path, body)?;
+fn account_from(
+    method: &Method,
+    path: &str,
+    answer: &Answer,
+) -> Result<ConnectedAccount, ApiError> {
+    let envelope: AccountEnvelope = decode_answer(method, path, answer)?;
     envelope.connected_account.ok_or_else(|| ApiError::Decode {
         method: method.to_string(),
         path: path.to_owned(),
@@ -751,8 +834,58 @@ fn account_from(method: &Method, path: &str, body: &[u8]) -> Result<ConnectedAcc
     })
 }
 
-/// Parses JSON without ever quoting the body: a decode error names only what and where.
+/// [`decode`], and when that fails on an answer that does not even claim to be JSON (an
+/// HTML error page from a proxy, say), the error names its content type.
+fn decode_answer<T: DeserializeOwned>(
+    method: &Method,
+    path: &str,
+    answer: &Answer,
+) -> Result<T, ApiError> {
+    decode(method, path, &answer.body).map_err(|err| match (err, &answer.content_type) {
+        (
+            ApiError::Decode {
+                method,
+                path,
+                detail,
+            },
+            Some(ct),
+        ) if !is_json_type(ct) => ApiError::Decode {
+            method,
+            path,
+            detail: format!("{detail} (content-type: {})", sanitize_message(ct)),
+        },
+        (err, _) => err,
+    })
+}
+
+/// `application/json`, `application/problem+json`, … (parameters ignored).
+fn is_json_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// Parses a JSON object without ever quoting the body: a decode error names only what and
+/// where. Every Scalekit answer is an object; serde would read a struct from an array too.
 fn decode<T: DeserializeOwned>(method: &Method, path: &str, body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+    {
+        let what = match value {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(ApiError::Decode {
+            method: method.to_string(),
+            path: path.to_owned(),
+            detail: format!("unexpected JSON types: {what} where an object belongs"),
+        });
+    }
     serde_json::from_slice(body).map_err(|e| {
         let what = match e.classify() {
             serde_json::error::Category::Io => "read error",
@@ -801,6 +934,22 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn only_objects_decode_and_json_types_are_recognised() {
+        let err = decode::<AccountEnvelope>(&Method::GET, "/x", b" [] ")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("an array where an object belongs"), "{err}");
+        let err = decode::<ListPage>(&Method::GET, "/x", b"null")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("null where an object belongs"), "{err}");
+        assert!(decode::<ListPage>(&Method::GET, "/x", b" {}").is_ok());
+        assert!(is_json_type("application/json; charset=utf-8"));
+        assert!(is_json_type("Application/Problem+JSON"));
+        assert!(!is_json_type("text/html; charset=utf-8"));
     }
 
     #[test]

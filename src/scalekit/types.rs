@@ -222,23 +222,27 @@ fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, 
     Ok(s.as_deref().and_then(parse_timestamp))
 }
 
-/// Parses an RFC 3339 timestamp (0, 3, 6 or 9 fraction digits). `None` for "unknown".
+/// Parses an RFC 3339 timestamp (0, 3, 6 or 9 fraction digits), in UTC. `None` for
+/// "unknown", which includes a time whose UTC form is past year 9999
+/// (`9999-12-31T23:59:59-01:00`): converting that one would panic.
 pub(crate) fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
-    let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)?;
     // The Go zero time (and anything before the Unix epoch) means "never".
     (t.unix_timestamp() > 0).then_some(t)
 }
 
-/// Formats a time as RFC 3339 UTC with a `Z` and whole seconds.
+/// Formats a time as RFC 3339 UTC with a `Z` and whole seconds; empty if it has no UTC form.
 pub(crate) fn format_timestamp(t: OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
+    let Some(t) = t.checked_to_offset(time::UtcOffset::UTC) else {
+        return String::new();
+    };
+    let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -288,6 +292,12 @@ mod tests {
             assert!(parse_timestamp(s).is_some(), "{s}");
         }
         assert!(parse_timestamp("yesterday").is_none());
+        // Valid RFC 3339, but year 10000 in UTC: unknown, never a panic.
+        assert!(parse_timestamp("9999-12-31T23:59:59-23:59").is_none());
+        assert_eq!(
+            parse_timestamp("2024-05-20T14:07:51+02:00").map(format_timestamp),
+            Some("2024-05-20T12:07:51Z".to_owned())
+        );
     }
 
     #[test]

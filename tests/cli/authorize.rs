@@ -213,9 +213,42 @@ fn decode_half_blocks(lines: &[&str]) -> String {
     grids[0].decode().expect("the QR code decodes").1
 }
 
+/// Every file in the config directory with its bytes and mode, sorted.
+fn dir_snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let mode = e.metadata().unwrap().permissions().mode();
+            let name = e.file_name().into_string().unwrap();
+            (name, std::fs::read(e.path()).unwrap_or_default(), mode)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The pids whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+                // "pid (comm) state ppid …"; comm may contain spaces, so split after ')'.
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn ctrl_c_while_waiting_exits_130() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let before = dir_snapshot(&w.config_dir);
     let mut cmd = w.command(&["authorize", "gmail", "--timeout", "60"]);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -227,6 +260,8 @@ fn ctrl_c_while_waiting_exits_130() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
+    // It waits without helpers: no child process to leave behind.
+    assert_eq!(children_of(child.id()), Vec::<u32>::new());
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -239,6 +274,12 @@ fn ctrl_c_while_waiting_exits_130() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Nothing left behind: the config directory is exactly as it was (no temp file, no
+    // changed mode).
+    assert_eq!(dir_snapshot(&w.config_dir), before);
 }
 
 #[test]
@@ -259,4 +300,85 @@ fn pending_account_seeded_gets_a_link_without_create() {
             "POST /api/v1/connected_accounts/magic_link"
         ]
     );
+}
+
+#[test]
+fn ctrl_c_after_the_approval_while_the_token_is_fetched_exits_130() {
+    use scalekit_emulator::Fault;
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let mut cmd = w.command(&["token", "gmail", "--wait", "--timeout", "60"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let link = loop {
+        if let Some(link) = w.emu.magic_links().last() {
+            break link.link.clone();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The fetch after the approval hangs (until --http-timeout, 30 s by default).
+    w.emu.queue_fault(Fault {
+        path: "/api/v1/connected_accounts/auth".into(),
+        count: 1,
+        hang: true,
+        ..Fault::default()
+    });
+    assert!(w.emu.approve_link(&link));
+    let hung = || {
+        w.logged()
+            .iter()
+            .any(|r| r.path == "/api/v1/connected_accounts/auth" && r.status == 0)
+    };
+    let started = std::time::Instant::now();
+    while !hung() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            w.requests()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_during_a_request_exits_130() {
+    use scalekit_emulator::Fault;
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    w.emu.queue_fault(Fault {
+        path: "/api/v1/connected_accounts/auth".into(),
+        count: 1,
+        hang: true,
+        ..Fault::default()
+    });
+    let mut cmd = w.command(&["token", "gmail"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !w.logged().iter().any(|r| r.status == 0) {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
 }

@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""The scalekit-auth benchmark (run it through scripts/bench, which builds the binaries).
+
+Measures the release binary against the local Scalekit emulator on 127.0.0.1 and writes a
+Markdown report with the median and spread of repeated runs, next to the budgets:
+
+- `--version` and `--help` start-up time; release binary size; peak RSS of `token`;
+- `token` for 1 and 8 services at 0 ms and 50 ms of injected latency per request, with the
+  requests and TCP connections the emulator saw (its request log: entries and distinct
+  `connection` ids, cleared between runs);
+- the request count of a first-time `authorize --no-wait`.
+
+Standard library only. Each run is one child process: wall time from a monotonic clock
+around spawn-to-exit, peak RSS from the kernel's rusage of that very child (`os.wait4`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+CLIENT_ID = "skc_bench"
+CLIENT_SECRET = "bench-secret-not-real"
+IDENTIFIER = "bench"
+SERVICES = [f"svc{i}" for i in range(1, 9)]
+LATENCY_MS = 50
+
+# Budgets (issue #6). Times are judged on the median of the runs.
+BUDGET_VERSION_MS = 5.0
+BUDGET_TOKEN_1_MS = 2 * LATENCY_MS + 20.0
+BUDGET_TOKEN_8_MS = 2 * LATENCY_MS + 30.0
+BUDGET_AUTHORIZE_REQUESTS = 4
+BUDGET_BINARY_BYTES = 8 * 1000 * 1000
+BUDGET_RSS_KIB = 20 * 1000 * 1000 // 1024
+
+# Never send control calls through a proxy from the environment.
+HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def control(base: str, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + "/_emulator" + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with HTTP.open(req, timeout=10) as resp:
+        text = resp.read()
+    return json.loads(text) if text else {}
+
+
+class Emulator:
+    """The emulator binary on a free port, with `--latency-ms`."""
+
+    def __init__(self, binary: str, workdir: str, latency_ms: int):
+        seed = os.path.join(workdir, "seed.json")
+        with open(seed, "w") as f:
+            json.dump(
+                [{"connector": f"{s}_bench", "identifier": IDENTIFIER} for s in SERVICES], f
+            )
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                "0",
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret",
+                CLIENT_SECRET,
+                "--latency-ms",
+                str(latency_ms),
+                "--seed",
+                seed,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            sys.exit(f"the emulator did not start: {line!r}")
+        self.url = line.removeprefix("listening on ")
+
+    def clear(self) -> None:
+        control(self.url, "DELETE", "/requests")
+
+    def seen(self) -> tuple[int, int]:
+        """(requests, distinct TCP connections) since the last clear."""
+        log = control(self.url, "GET", "/requests")["requests"]
+        return len(log), len({r["connection"] for r in log})
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Sample:
+    def __init__(self, wall_ms: float, rss_kib: int, code: int, stdout: bytes):
+        self.wall_ms = wall_ms
+        self.rss_kib = rss_kib
+        self.code = code
+        self.stdout = stdout
+
+
+def run_once(argv: list[str], env: dict, cwd: str) -> Sample:
+    """One child: wall time around spawn..exit, and its own peak RSS from wait4."""
+    out = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter() - started) * 1000.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    return Sample(wall, usage.ru_maxrss, proc.returncode, out.read())
+
+
+def peak_rss(argv: list[str], env: dict, cwd: str, n: int) -> tuple[list[int] | None, str]:
+    """Peak RSS (KiB) of `n` runs, measured by `/usr/bin/time -f %M`, whose own small
+    footprint is what the child inherits at fork. (`os.wait4` on a child of this python would
+    report python's own peak: the kernel carries the pre-exec memory into `ru_maxrss`.)"""
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    if gnu_time is None:
+        return None, "max of the timed runs; upper bound (no /usr/bin/time)"
+    values = []
+    with tempfile.NamedTemporaryFile() as out:
+        for _ in range(n):
+            proc = subprocess.run(
+                [gnu_time, "-f", "%M", "-o", out.name, *argv],
+                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            if proc.returncode != 0:
+                return None, f"/usr/bin/time failed (exit {proc.returncode}); upper bound"
+            with open(out.name) as f:
+                values.append(int(f.read().split()[-1]))
+    return values, f"max of {n} runs, /usr/bin/time -f %M, 50 ms latency"
+
+
+def instructions(argv: list[str], env: dict, cwd: str) -> int | None:
+    """Instructions executed by one run, counted by valgrind's callgrind when installed."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    proc = subprocess.run(
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    for line in proc.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    return None
+
+
+def kept_notes(path: str) -> str:
+    """The hand-written part of an existing report: everything from its `## Notes` on."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    at = text.find("\n## Notes")
+    return text[at:] if at >= 0 else ""
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    pos = (len(s) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def fmt_ms(v: float) -> str:
+    return f"{v:.1f} ms" if v >= 10 else f"{v:.2f} ms"
+
+
+class Row:
+    def __init__(self, what, median, p10_p90, min_max, seen, budget, ok, note=""):
+        self.what, self.median, self.p10_p90, self.min_max = what, median, p10_p90, min_max
+        self.seen, self.budget, self.ok, self.note = seen, budget, ok, note
+
+
+def timing_row(what: str, walls: list[float], seen: str, budget_ms: float | None) -> Row:
+    med = statistics.median(walls)
+    ok = None if budget_ms is None else med < budget_ms
+    note = ""
+    if ok is False:
+        note = f"over by {med - budget_ms:.1f} ms"
+    return Row(
+        what,
+        fmt_ms(med),
+        f"{fmt_ms(quantile(walls, 0.1))} – {fmt_ms(quantile(walls, 0.9))}",
+        f"{fmt_ms(min(walls))} – {fmt_ms(max(walls))}",
+        seen,
+        f"< {budget_ms:g} ms" if budget_ms is not None else "",
+        ok,
+        note,
+    )
+
+
+def counts(pairs: list[tuple[int, int]]) -> str:
+    reqs = sorted({p[0] for p in pairs})
+    conns = sorted({p[1] for p in pairs})
+    show = lambda xs: "/".join(str(x) for x in xs)  # noqa: E731
+    return f"{show(reqs)} req, {show(conns)} conn"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--auth", required=True, help="the scalekit-auth release binary")
+    ap.add_argument("--emulator", required=True, help="the scalekit-emulator release binary")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "30")))
+    ap.add_argument("--out", default="BENCHMARK.md", help="where to write the report")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a budget is missed")
+    args = ap.parse_args()
+    runs = max(args.runs, 3)
+    auth = os.path.abspath(args.auth)
+    emulator_bin = os.path.abspath(args.emulator)
+
+    load_before = os.getloadavg()
+    work = tempfile.mkdtemp(prefix="scalekit-bench-")
+    rows: list[Row] = []
+    try:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": work,
+            "NO_COLOR": "1",
+            "SCALEKIT_AUTH_CONFIG_DIR": os.path.join(work, "config"),
+        }
+
+        def timed(argv, n, expect=0, warmup=3):
+            for _ in range(warmup):
+                run_once([auth, *argv], env, work)
+            samples = []
+            for _ in range(n):
+                s = run_once([auth, *argv], env, work)
+                if s.code != expect:
+                    sys.exit(f"`scalekit-auth {' '.join(argv)}` exited {s.code}, wanted {expect}")
+                samples.append(s)
+            return samples
+
+        # Start-up: no network, no files.
+        version = timed(["--version"], runs * 4)
+        rows.append(timing_row("`--version`", [s.wall_ms for s in version], "", BUDGET_VERSION_MS))
+        helps = timed(["--help"], runs * 2)
+        rows.append(timing_row("`--help`", [s.wall_ms for s in helps], "", None))
+
+        # Instructions, which unlike time do not depend on what else the machine is doing.
+        ins = instructions([auth, "--version"], env, work)
+        if ins is not None:
+            rows.append(Row("instructions, `--version`", f"{ins / 1e6:.2f} M", "", "", "",
+                            "", None, "callgrind"))
+
+        size = os.path.getsize(auth)
+        rows.append(
+            Row(
+                "release binary size",
+                f"{size / 1e6:.2f} MB",
+                "",
+                "",
+                "",
+                f"< {BUDGET_BINARY_BYTES / 1e6:g} MB",
+                size < BUDGET_BINARY_BYTES,
+                f"{size} bytes",
+            )
+        )
+
+        token_samples: dict[tuple[int, int], list[Sample]] = {}
+        rss_results: dict[int, tuple[list[int] | None, str]] = {}
+        for latency in (0, LATENCY_MS):
+            emu = Emulator(emulator_bin, work, latency)
+            try:
+                if latency == 0:
+                    # Configure once, as a user would: init, then one mapping per service.
+                    init = [auth, "init", "--no-verify", "--env-url", emu.url, "--client-id",
+                            CLIENT_ID, "--identifier", IDENTIFIER, "--client-secret-stdin"]
+                    subprocess.run(init, env=env, cwd=work, input=CLIENT_SECRET.encode(),
+                                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    for s in SERVICES:
+                        subprocess.run([auth, "config", s, f"{s}_bench"], env=env, cwd=work,
+                                       check=True, stderr=subprocess.DEVNULL)
+                env["SCALEKIT_ENV_URL"] = emu.url  # this emulator's port beats config.toml
+                for n in (1, 8):
+                    argv = ["token", *SERVICES[:n]]
+                    for _ in range(3):
+                        run_once([auth, *argv], env, work)
+                    samples, seen = [], []
+                    for _ in range(runs):
+                        emu.clear()
+                        s = run_once([auth, *argv], env, work)
+                        if s.code != 0 or len(s.stdout.splitlines()) != n:
+                            sys.exit(f"`token` for {n} services failed (exit {s.code})")
+                        samples.append(s)
+                        seen.append(emu.seen())
+                    token_samples[(n, latency)] = samples
+                    budget = None
+                    if latency == LATENCY_MS:
+                        budget = BUDGET_TOKEN_1_MS if n == 1 else BUDGET_TOKEN_8_MS
+                    what = f"`token` {n} service{'s' if n > 1 else ''}, {latency} ms latency"
+                    row = timing_row(what, [s.wall_ms for s in samples], counts(seen), budget)
+                    wanted = 1 + n
+                    if any(r != wanted for r, _ in seen):
+                        row.ok = False
+                        row.note = (row.note + "; " if row.note else "") + f"wanted {wanted} requests"
+                    rows.append(row)
+
+                if latency == LATENCY_MS:
+                    # First-time authorize: a new identifier each run, so the account is new.
+                    walls, seen = [], []
+                    for i in range(max(runs // 3, 5)):
+                        emu.clear()
+                        s = run_once(
+                            [auth, "authorize", "svc1", "--no-wait", "--identifier", f"new-{i}"],
+                            env, work,
+                        )
+                        if s.code != 4:
+                            sys.exit(f"`authorize --no-wait` exited {s.code}, wanted 4")
+                        walls.append(s.wall_ms)
+                        seen.append(emu.seen())
+                    most = max(r for r, _ in seen)
+                    row = timing_row(
+                        f"first-time `authorize --no-wait`, {latency} ms latency",
+                        walls, counts(seen), None,
+                    )
+                    row.budget = f"≤ {BUDGET_AUTHORIZE_REQUESTS} requests"
+                    row.ok = most <= BUDGET_AUTHORIZE_REQUESTS
+                    if not row.ok:
+                        row.note = f"{most - BUDGET_AUTHORIZE_REQUESTS} request(s) over"
+                    rows.append(row)
+                    for n in (1, 8):
+                        argv = [auth, "token", *SERVICES[:n]]
+                        rss_results[n] = peak_rss(argv, env, work, max(runs // 3, 5))
+                        ins = instructions(argv, env, work)
+                        if ins is not None:
+                            rows.append(Row(
+                                f"instructions, `token` {n} service{'s' if n > 1 else ''}",
+                                f"{ins / 1e6:.2f} M", "", "", "", "", None, "callgrind",
+                            ))
+            finally:
+                emu.stop()
+
+        for n in (1, 8):
+            rss, how = rss_results[n]
+            if rss is None:
+                # No /usr/bin/time: the kernel's rusage of the timed runs. It includes the
+                # memory of the forking python (copied at fork, counted at exec): an upper bound.
+                rss = [s.rss_kib for lat in (0, LATENCY_MS) for s in token_samples[(n, lat)]]
+            peak = max(rss)
+            rows.append(
+                Row(
+                    f"peak RSS, `token` {n} service{'s' if n > 1 else ''}",
+                    f"{statistics.median(rss) / 1024:.1f} MiB",
+                    f"{quantile(rss, 0.1) / 1024:.1f} – {quantile(rss, 0.9) / 1024:.1f} MiB",
+                    f"{min(rss) / 1024:.1f} – {peak / 1024:.1f} MiB",
+                    "",
+                    "< 20 MB",
+                    peak < BUDGET_RSS_KIB,
+                    how,
+                )
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    report = render(rows, runs, auth, load_before, os.getloadavg())
+    report += kept_notes(args.out)
+    with open(args.out, "w") as f:
+        f.write(report)
+    sys.stdout.write(report)
+    missed = [r for r in rows if r.ok is False]
+    if missed:
+        print(f"\n{len(missed)} budget(s) missed", file=sys.stderr)
+    return 1 if (missed and args.check) else 0
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu})"
+
+
+def git_describe() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def render(rows: list[Row], runs: int, auth: str, load_before, load_after) -> str:
+    version = subprocess.run([auth, "--version"], capture_output=True, text=True).stdout.strip()
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark",
+        "",
+        f"`scripts/bench` on {now}: {version} (commit {git_describe()}), release profile,",
+        f"against the local emulator on 127.0.0.1 over plain HTTP; {machine()}.",
+        f"{runs} runs per `token` measurement after 3 warm-up runs ({runs * 4} for `--version`,",
+        f"{runs * 2} for `--help`). Times are wall clock from spawn to exit; budgets are judged on",
+        "the median. Latency is the emulator's `--latency-ms`, added to every request.",
+        f"Load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (other work on",
+        "the machine shows up as spread; the instruction counts do not depend on it).",
+        "",
+        "| measurement | median | p10 – p90 | min – max | emulator saw | budget | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: "–"}[r.ok]
+        if r.note:
+            met += f" ({r.note})"
+        lines.append(
+            f"| {r.what} | {r.median} | {r.p10_p90} | {r.min_max} | {r.seen} | {r.budget} | {met} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
