@@ -53,7 +53,10 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         },
     };
     let resolved: Vec<Result<Target, CliError>> = targets.into_iter().map(Ok).collect();
-    let outcomes = token::credentials(ctx, &client, &resolved, options).await;
+    let outcomes = super::interruptible(async {
+        Ok(token::credentials(ctx, &client, &resolved, options).await)
+    })
+    .await?;
     let failures: Vec<CliError> = outcomes
         .iter()
         .filter_map(|o| o.as_ref().err())

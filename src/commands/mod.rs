@@ -167,7 +167,9 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::List(args) => list::run(&ctx, &args),
         Command::Completions(_) => unreachable!("handled above"),
         Command::Exec(args) => block_on(exec::run(&ctx, &args)),
-        Command::Request(args) => block_on(request::run(&ctx, &args)),
+        Command::Request(args) => block_on(interruptible(request::run(&ctx, &args))),
+        // exec is interruptible until the child runs; then signals go to the child.
+        // remove is not: its confirmation prompt blocks, and must keep Ctrl-C's default.
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
     }
 }
@@ -178,9 +180,9 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
 /// e.g. while `token --wait` fetched the token after the approval. Async commands write no
 /// file, so dropping them midway leaves nothing behind. `biased`: a command that handles
 /// Ctrl-C itself (the wait clears its spinner) gets to do so first.
-async fn interruptible(
-    command: impl Future<Output = anyhow::Result<ExitStatus>>,
-) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn interruptible<T>(
+    command: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     tokio::select! {
         biased;
         result = command => result,

@@ -304,6 +304,47 @@ fn wait_authorizes_first_then_runs() {
     assert!(run.stderr.contains("gmail authorized"), "{}", run.stderr);
 }
 
+/// Ctrl-C while `exec --wait` waits for the approval: exit 130, and the command never runs.
+#[test]
+fn ctrl_c_while_waiting_for_approval_exits_130_without_running_the_command() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let ran = w.home.path().join("ran");
+    let mut cmd = w.command(&[
+        "exec",
+        "gmail",
+        "--wait",
+        "--",
+        "sh",
+        "-c",
+        "touch \"$1\"",
+        "sh",
+        ran.to_str().unwrap(),
+    ]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while w.emu.magic_links().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no link was minted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ran.exists(), "the command ran after Ctrl-C");
+}
+
 #[test]
 fn min_ttl_applies_before_the_command_runs() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
