@@ -64,7 +64,7 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
     } else {
         args.services.clone()
     };
-    let (credentials, client, cred_error) = check_credentials(ctx, &config).await;
+    let (credentials, client, cred_error) = check_credentials(ctx, &config).await?;
     let client = client.filter(|_| credentials == Credentials::Valid);
     let rows = if args.all_identities {
         identity_rows(ctx, &config, &names, client, credentials).await
@@ -303,29 +303,30 @@ impl Row {
 async fn check_credentials(
     ctx: &Context,
     config: &Config,
-) -> (Credentials, Option<Arc<Client>>, Option<CliError>) {
+) -> anyhow::Result<(Credentials, Option<Arc<Client>>, Option<CliError>)> {
+    // Missing credentials are a state to report; a refused URL (exit 2) or a client that
+    // cannot be set up (exit 1) is not about the credentials and ends the command.
     let client = match ctx.client(config) {
         Ok(client) => client,
         Err(err) => {
-            let err = error::classify(&err);
-            let state = if err.kind == ErrorKind::NotConfigured {
-                Credentials::Missing
-            } else {
-                Credentials::Rejected
-            };
-            return (state, None, Some(err));
+            let cli = error::classify(&err);
+            if cli.kind != ErrorKind::NotConfigured {
+                return Err(err);
+            }
+            return Ok((Credentials::Missing, None, Some(cli)));
         }
     };
     match client.verify_credentials().await {
-        Ok(()) => (Credentials::Valid, Some(client), None),
+        Ok(()) => Ok((Credentials::Valid, Some(client), None)),
         Err(err) => {
-            let err = error::classify(&err.into());
-            let state = if err.kind == ErrorKind::NotConfigured {
-                Credentials::Rejected
-            } else {
-                Credentials::Unreachable
-            };
-            (state, None, Some(err))
+            let err = anyhow::Error::from(err);
+            let cli = error::classify(&err);
+            match cli.kind {
+                ErrorKind::NotConfigured => Ok((Credentials::Rejected, None, Some(cli))),
+                ErrorKind::Unreachable => Ok((Credentials::Unreachable, None, Some(cli))),
+                // An answer we cannot read: neither valid nor rejected.
+                _ => Err(err),
+            }
         }
     }
 }

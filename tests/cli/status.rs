@@ -106,6 +106,16 @@ fn credentials_missing_rejected_and_unreachable() {
     assert_eq!(run.json()["credentials"], "rejected");
     assert_no_secret(&(run.stdout.clone() + &run.stderr), &["not-the-secret"]);
 
+    // A refused URL is a usage error, not a verdict on the credentials.
+    w.env.insert(
+        "SCALEKIT_ENV_URL".into(),
+        "http://scalekit.example.com".into(),
+    );
+    let run = w.run(&["status", "--json"]);
+    run.assert_code(2);
+    assert_eq!(run.json()["error"]["code"], "usage");
+    w.env.remove("SCALEKIT_ENV_URL");
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
