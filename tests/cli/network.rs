@@ -231,3 +231,46 @@ fn verbose_prints_one_line_per_request_without_secrets_or_queries() {
     );
     assert_no_secret(&run.stderr, &[SECRET, &token]);
 }
+
+#[test]
+fn an_api_token_expired_mid_run_is_replaced_once() {
+    // The lookup is held for a moment; meanwhile Scalekit (the emulator) expires every API
+    // token it issued, so the lookup is answered 401 and the CLI re-authenticates once.
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let token = w.seed_active("gmail_u3134a", "mess");
+    w.emu.queue_fault(Fault {
+        path: AUTH.into(),
+        count: 1,
+        delay_ms: Some(1000),
+        ..Fault::default()
+    });
+    let run = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..200 {
+                if w.logged().iter().any(|r| r.path == AUTH) {
+                    w.emu.expire_api_tokens();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("the lookup never arrived");
+        });
+        w.run(&["token", "gmail"])
+    });
+    run.assert_code(0);
+    assert_eq!(run.stdout.trim(), token);
+    let statuses: Vec<(String, u16)> = w
+        .logged()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("/oauth/token".to_owned(), 200),
+            (AUTH.to_owned(), 401),
+            ("/oauth/token".to_owned(), 200),
+            (AUTH.to_owned(), 200),
+        ]
+    );
+}
