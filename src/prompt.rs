@@ -55,3 +55,39 @@ pub(crate) fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
         .default(default)
         .interact()?)
 }
+
+/// Makes Ctrl-C at a prompt end the run cleanly: exit 130 with the terminal as it was.
+///
+/// dialoguer turns echo off while the secret is typed; the default SIGINT would kill the
+/// process right there and leave the user's shell without echo. From this call on, a watcher
+/// thread takes SIGINT instead, puts the terminal settings saved here back, shows the cursor,
+/// and ends the process with 130. That is the one place outside `main` that ends the process:
+/// a blocked prompt cannot return an error.
+pub(crate) fn restore_terminal_on_interrupt() {
+    #[cfg(unix)]
+    {
+        let Ok(saved) = rustix::termios::tcgetattr(std::io::stdin()) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = rustix::termios::tcsetattr(
+                        std::io::stdin(),
+                        rustix::termios::OptionalActions::Now,
+                        &saved,
+                    );
+                    let _ = console::Term::stderr().show_cursor();
+                    eprintln!();
+                    std::process::exit(130);
+                }
+            });
+        });
+    }
+}

@@ -70,6 +70,7 @@ pub(crate) fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitStatus> 
     }
 
     if interactive {
+        prompt::restore_terminal_on_interrupt();
         ask_missing(ctx, &mut answers, &existing, stored_secret.is_some())?;
     }
     let env_url = answers

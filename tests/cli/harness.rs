@@ -268,7 +268,15 @@ impl World {
             .chain(args.iter().copied())
             .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
             .collect();
-        let script = format!("stty cols 100 rows 40; exec {}", quoted.join(" "));
+        self.pty_shell(&format!("exec {}", quoted.join(" ")))
+    }
+
+    /// Runs a shell command line on a 100×40 pseudo-terminal (`$BIN` is the binary).
+    pub(crate) fn pty_shell(&self, line: &str) -> Pty {
+        let script = format!(
+            "BIN='{}'; stty cols 100 rows 40; {line}",
+            env!("CARGO_BIN_EXE_scalekit-auth")
+        );
         // The same clean environment as `command`, around `script`.
         let plain = self.command(&[]);
         let mut cmd = Command::new("script");

@@ -54,6 +54,29 @@ fn init_prompts_for_everything_reprompts_on_typos_and_hides_the_secret() {
 }
 
 #[test]
+fn ctrl_c_at_the_secret_prompt_exits_130_with_echo_restored() {
+    let w = World::new();
+    // The shell survives the Ctrl-C (its trap) to report the exit code and the settings.
+    let mut pty = w.pty_shell(r#"trap true INT; stty echo; "$BIN" init; echo "exit=$?"; stty -a"#);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    pty.send("\x03");
+    let (_, output) = pty.finish();
+    assert!(output.contains("exit=130"), "{output}");
+    // `stty -a` after the run: echo is on again (" echo", not "-echo").
+    let settings = output.split("exit=130").nth(1).unwrap();
+    assert!(
+        settings.contains(" echo ") && !settings.contains("-echo "),
+        "{settings}"
+    );
+    assert!(!w.config_dir.join("config.toml").exists());
+}
+
+#[test]
 fn ci_and_no_input_turn_prompts_off_but_false_values_do_not() {
     let mut w = World::new();
     for (var, value) in [
@@ -164,4 +187,24 @@ fn color_follows_the_terminal_no_color_and_the_flag() {
     w.env.insert("NO_COLOR".into(), String::new());
     let (_, output) = w.pty(&["config", "nope"]).finish();
     assert!(output.contains("\u{1b}["), "{output:?}");
+}
+
+#[test]
+fn ctrl_c_at_the_remove_confirmation_exits_130_and_deletes_nothing() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    let mut pty =
+        w.pty_shell(r#"trap true INT; "$BIN" remove gmail --disconnect; echo "exit=$?"; stty -a"#);
+    pty.expect("Delete gmail's connected account");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    pty.send("\x03");
+    let (_, output) = pty.finish();
+    assert!(output.contains("exit=130"), "{output}");
+    let settings = output.split("exit=130").nth(1).unwrap();
+    assert!(
+        settings.contains(" echo ") && settings.contains(" icanon"),
+        "{settings}"
+    );
+    assert!(w.emu.account("gmail_u3134a", "mess").is_some());
+    assert!(w.config_toml().contains("gmail_u3134a"));
 }
