@@ -262,11 +262,7 @@ fn ctrl_c_while_waiting_exits_130() {
     std::thread::sleep(Duration::from_millis(300));
     // It waits without helpers: no child process to leave behind.
     assert_eq!(children_of(child.id()), Vec::<u32>::new());
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    let out = crate::harness::interrupt(child);
     assert_eq!(
         out.status.code(),
         Some(130),
@@ -338,11 +334,7 @@ fn ctrl_c_after_the_approval_while_the_token_is_fetched_exits_130() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    let out = crate::harness::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(out.stdout.is_empty());
@@ -369,11 +361,7 @@ fn ctrl_c_during_a_request_exits_130() {
         assert!(started.elapsed() < Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = crate::harness::wait_with_timeout(child, Duration::from_secs(10));
+    let out = crate::harness::interrupt(child);
     assert_eq!(
         out.status.code(),
         Some(130),

@@ -331,11 +331,7 @@ fn ctrl_c_while_waiting_for_approval_exits_130_without_running_the_command() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = wait_with_timeout(child, Duration::from_secs(10));
+    let out = crate::harness::interrupt(child);
     assert_eq!(
         out.status.code(),
         Some(130),

@@ -233,6 +233,15 @@ pub(crate) fn wait_with_timeout(
     }
 }
 
+/// Sends SIGINT (a Ctrl-C) to a running binary and waits for it to end (10 s at most).
+pub(crate) fn interrupt(child: std::process::Child) -> std::process::Output {
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    wait_with_timeout(child, Duration::from_secs(10))
+}
+
 /// Fails when `text` contains any of the secrets.
 #[track_caller]
 pub(crate) fn assert_no_secret(text: &str, secrets: &[&str]) {
