@@ -238,3 +238,26 @@ fn identifier_defaults_come_from_openclaw_identity() {
         "from-env"
     );
 }
+
+#[test]
+fn quiet_silences_progress_and_hints_but_not_errors() {
+    let w = World::configured(&[]);
+    let run = w.run(&["-q", "config", "gmail", "gmail_u3134a"]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "");
+    // A service that needs authorization: status prints its table, but no hint.
+    let run = w.run(&["-q", "status"]);
+    run.assert_code(4);
+    assert!(run.stdout.contains("NOT_FOUND"), "{}", run.stdout);
+    assert!(!run.stderr.contains("hint:"), "{}", run.stderr);
+    let run = w.run(&["status"]);
+    assert!(
+        run.stderr.contains("hint: scalekit-auth authorize gmail"),
+        "{}",
+        run.stderr
+    );
+    // Errors still print.
+    let run = w.run(&["-q", "config", "nope"]);
+    run.assert_code(3);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+}
