@@ -524,6 +524,26 @@ fn create(ctx: &Ctx, req: &Req, now: OffsetDateTime) -> Result<Resp, Resp> {
     Ok(resp)
 }
 
+/// `lookup()` for the request bodies that name an account by `connector` + `identifier` or
+/// `id` (update, magic link, delete): the same five fields in each.
+macro_rules! account_key_lookup {
+    ($($body:ty),+) => {$(
+        impl $body {
+            fn lookup(&self) -> Lookup<'_> {
+                Lookup {
+                    id: self.id.as_deref(),
+                    connector: self.connector.as_deref(),
+                    identifier: self.identifier.as_deref(),
+                    organization_id: self.organization_id.as_deref(),
+                    user_id: self.user_id.as_deref(),
+                }
+            }
+        }
+    )+};
+}
+
+account_key_lookup!(UpdateRequest, MagicLinkRequest, DeleteRequest);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateRequest {
@@ -541,16 +561,11 @@ struct UpdateRequest {
 /// `PUT /api/v1/connected_accounts`: replaces the credential fields given and
 /// merges `api_config`.
 fn update(ctx: &Ctx, req: &Req, now: OffsetDateTime) -> Result<Resp, Resp> {
-    let body: UpdateRequest = json_body(req)?;
-    let lookup = Lookup {
-        id: body.id.as_deref(),
-        connector: body.connector.as_deref(),
-        identifier: body.identifier.as_deref(),
-        organization_id: body.organization_id.as_deref(),
-        user_id: body.user_id.as_deref(),
-    };
+    let mut body: UpdateRequest = json_body(req)?;
+    let input = body.connected_account.take();
+    let lookup = body.lookup();
     check_lookup(&lookup)?;
-    let Some(input) = body.connected_account else {
+    let Some(input) = input else {
         return Err(invalid("connected_account", "value is required"));
     };
     let credentials = match input.authorization_details {
@@ -591,13 +606,7 @@ struct MagicLinkResponse {
 /// `POST …/magic_link`.
 fn magic_link(ctx: &Ctx, req: &Req, now: OffsetDateTime) -> Result<Resp, Resp> {
     let body: MagicLinkRequest = json_body(req)?;
-    let lookup = Lookup {
-        id: body.id.as_deref(),
-        connector: body.connector.as_deref(),
-        identifier: body.identifier.as_deref(),
-        organization_id: body.organization_id.as_deref(),
-        user_id: body.user_id.as_deref(),
-    };
+    let lookup = body.lookup();
     check_lookup(&lookup)?;
     check_max_len("state", body.state.as_deref(), 512)?;
     check_max_len("user_verify_url", body.user_verify_url.as_deref(), 2048)?;
@@ -634,13 +643,7 @@ struct DeleteRequest {
 /// `POST /api/v1/connected_accounts:delete`.
 fn delete(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let body: DeleteRequest = json_body(req)?;
-    let lookup = Lookup {
-        id: body.id.as_deref(),
-        connector: body.connector.as_deref(),
-        identifier: body.identifier.as_deref(),
-        organization_id: body.organization_id.as_deref(),
-        user_id: body.user_id.as_deref(),
-    };
+    let lookup = body.lookup();
     check_lookup(&lookup)?;
     let mut state = ctx.shared.state();
     let index = state.locate(&lookup).ok_or_else(wire::account_not_found)?;
