@@ -208,3 +208,27 @@ fn ctrl_c_at_the_remove_confirmation_exits_130_and_deletes_nothing() {
     assert!(w.emu.account("gmail_u3134a", "mess").is_some());
     assert!(w.config_toml().contains("gmail_u3134a"));
 }
+
+#[test]
+fn init_suggests_user_as_identifier_without_an_identity_file() {
+    let mut w = World::new();
+    w.env
+        .insert("OPENCLAW_WORKSPACE".into(), "/nonexistent-workspace".into());
+    w.env.insert("USER".into(), "alice".into());
+    let mut pty = w.pty(&["init"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    pty.expect("[alice]");
+    pty.send("\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        w.config_toml().contains("identifier = \"alice\""),
+        "{}",
+        w.config_toml()
+    );
+}

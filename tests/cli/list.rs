@@ -76,3 +76,14 @@ fn remote_follows_every_page() {
 
     w.run(&["list", "--identifier", "x"]).assert_code(2);
 }
+
+#[test]
+fn json_identifier_is_null_when_none_resolves() {
+    let w = World::new();
+    w.run(&["config", "gmail", "gmail_u3134a"]).assert_code(0);
+    let doc = w.run(&["list", "--json"]).json();
+    assert_eq!(
+        doc,
+        serde_json::json!([{"service": "gmail", "connection_name": "gmail_u3134a", "identifier": null}])
+    );
+}
