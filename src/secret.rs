@@ -1,16 +1,34 @@
-//! A string that never shows itself in `Debug` or `Display`.
+//! A string that never shows itself in `Debug` or `Display`, and the registry of every
+//! secret this run has seen, so that server text can be redacted before it is shown.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+/// What a secret is replaced with in server messages.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Values shorter than this are not redacted: a one- or two-letter "secret" would turn every
+/// message into `[redacted]` soup while hiding nothing an attacker could not guess.
+const MIN_REDACTED_LEN: usize = 4;
+
+/// Every secret value this run has held (client secret, API token, access tokens, static
+/// credential fields), with the forms a server could echo them in. Process-wide, so that
+/// one printer can redact what any part of the run learnt.
+static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// A client secret or access token. `Debug` prints `Secret(<redacted>)`; there is no
 /// `Display`, so it cannot slip into a formatted message by accident. Read it with
 /// [`Secret::expose`] only where it must leave the process (a request body, `token`'s stdout).
+/// Creating one registers its value for [`redact`].
 #[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) struct Secret(String);
 
 impl Secret {
     pub(crate) fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        register(&value);
+        Self(value)
     }
 
     /// The secret's value. Every call site is a place where the secret leaves the process.
@@ -31,8 +49,65 @@ impl fmt::Debug for Secret {
 
 impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
+        String::deserialize(d).map(Secret::new)
     }
+}
+
+/// Remembers `value` (and its form-encoded spelling, the way it travels in
+/// `POST /oauth/token`'s body) as a secret to redact from server text for the rest of the run.
+pub(crate) fn register(value: &str) {
+    if value.chars().count() < MIN_REDACTED_LEN {
+        return;
+    }
+    let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let encoded = form_encode(value);
+    if encoded != value {
+        seen.insert(encoded);
+    }
+    seen.insert(value.to_owned());
+}
+
+/// Registers every string inside a JSON value (static credentials are free-form objects).
+pub(crate) fn register_json(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => register(s),
+        serde_json::Value::Array(items) => items.iter().for_each(register_json),
+        serde_json::Value::Object(map) => map.values().for_each(register_json),
+        _ => {}
+    }
+}
+
+/// `text` with every registered secret replaced by `[redacted]`, longest first (so a
+/// `user:password` pair goes whole, not around its password). Applied to every server
+/// message before it is shown (SECURITY.md, "Server text is not a channel for secrets").
+pub(crate) fn redact(text: &str) -> String {
+    let seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut secrets: Vec<&String> = seen.iter().filter(|s| text.contains(s.as_str())).collect();
+    if secrets.is_empty() {
+        return text.to_owned();
+    }
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_owned();
+    for secret in secrets {
+        out = out.replace(secret.as_str(), REDACTED);
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` spelling of `value` (as `reqwest`'s form encoder
+/// writes it): ASCII letters, digits and `*-._` kept, space as `+`, other bytes `%XX`.
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -148,6 +223,23 @@ mod tests {
             static_fields: Some(static_auth.details.clone()),
         };
         assert_redacted("Credential", &credential);
+    }
+
+    #[test]
+    fn registered_secrets_are_redacted_longest_first() {
+        use super::{REDACTED, redact, register_json};
+        let _ = Secret::new("pw-REDACT-1 with space&more");
+        let _ = Secret::new("tok-REDACT-2");
+        let _ = Secret::new("u-REDACT-3:tok-REDACT-2x");
+        register_json(&serde_json::json!({"k": ["nested-REDACT-4", 5, {"x": "obj-REDACT-5"}]}));
+        let text = "a tok-REDACT-2 b u-REDACT-3:tok-REDACT-2x c pw-REDACT-1+with+space%26more \
+                    d nested-REDACT-4 e obj-REDACT-5 f pw-REDACT-1 with space&more";
+        let shown = redact(text);
+        assert!(!shown.contains("REDACT-"), "{shown}");
+        assert_eq!(shown.matches(REDACTED).count(), 6, "{shown}");
+        // Too short to be worth hiding: left alone.
+        let _ = Secret::new("ab");
+        assert_eq!(redact("ab cd"), "ab cd");
     }
 
     #[test]

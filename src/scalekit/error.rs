@@ -98,9 +98,11 @@ fn grpc_detail(error_code: Option<&str>, message: Option<&str>) -> String {
     }
 }
 
-/// Keep a server-provided message printable and short: it goes to a terminal.
+/// Keep a server-provided message printable and short: it goes to a terminal. Secrets this
+/// run has seen are redacted first, so that shortening cannot leave half of one behind.
 pub(crate) fn sanitize_message(message: &str) -> String {
     const MAX: usize = 300;
+    let message = crate::secret::redact(message);
     let mut out: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

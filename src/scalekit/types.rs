@@ -116,9 +116,18 @@ pub(crate) struct StaticAuth {
     pub(crate) details: SecretMap,
 }
 
-/// A JSON object whose values are credentials: `Debug` shows only the keys.
-#[derive(Clone, Default, Deserialize)]
+/// A JSON object whose values are credentials: `Debug` shows only the keys, and every
+/// string in it is registered for redaction from server text as it is read.
+#[derive(Clone, Default)]
 pub(crate) struct SecretMap(pub(crate) serde_json::Map<String, serde_json::Value>);
+
+impl<'de> Deserialize<'de> for SecretMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = serde_json::Map::deserialize(d)?;
+        map.values().for_each(crate::secret::register_json);
+        Ok(Self(map))
+    }
+}
 
 impl fmt::Debug for SecretMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
