@@ -13,6 +13,7 @@ use clap_complete::env::{CompleteEnv, Shells};
 
 use crate::cli::Cli;
 use crate::config::{self, Paths};
+use crate::output::safe;
 
 /// The variable that turns a run into a completion request. Specific to this tool, so that a
 /// `COMPLETE` set for some other program never changes what `scalekit-auth` does.
@@ -73,12 +74,15 @@ pub(crate) fn service_candidates() -> Vec<CompletionCandidate> {
     let Ok(config) = config::load(&paths) else {
         return Vec::new();
     };
+    // config.toml is outside text: a key that is not a valid service name is no candidate
+    // (a shell would insert it as typed), and the description is made visible.
     config
         .services
         .into_iter()
+        .filter(|(name, _)| config::validate_service(name).is_ok_and(|valid| valid == *name))
         .map(|(name, service)| {
-            CompletionCandidate::new(OsString::from(name))
-                .help(Some(service.connection_name.into()))
+            let help = safe::line(&service.connection_name).into_owned();
+            CompletionCandidate::new(OsString::from(name)).help(Some(help.into()))
         })
         .collect()
 }

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ColorChoice, Command};
 use crate::error::ExitStatus;
 use crate::output::Output;
 
@@ -35,12 +35,12 @@ fn main() -> ExitCode {
     };
     let json = wants_json(&cli.command);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let out = Output::new(
-        cli.global.quiet,
-        cli.global.verbose,
-        cli.global.color,
-        no_color,
-    );
+    let color = match cli.global.color {
+        ColorChoice::Always => Some(true),
+        ColorChoice::Never => Some(false),
+        ColorChoice::Auto => None,
+    };
+    let out = Output::new(cli.global.quiet, cli.global.verbose, color, no_color);
     let status = match commands::run(cli, out.clone()) {
         Ok(status) => status,
         Err(err) if error::is_broken_pipe(&err) => ExitStatus::Success,

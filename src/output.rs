@@ -1,5 +1,10 @@
 //! Where things are shown: data on stdout; prompts, links, QR codes, spinners, hints,
 //! warnings and errors on stderr. Colour, `--quiet` and `--verbose` are decided here.
+//!
+//! Every message for people goes through [`shown`]: secrets this run has seen are redacted and
+//! control characters made visible ([`safe`]), so no server text reaches the terminal raw.
+
+pub(crate) mod safe;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
@@ -10,9 +15,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
-use crate::cli::ColorChoice;
 use crate::error::{CliError, ErrorKind};
 use crate::scalekit::{Observer, RequestEvent};
+use crate::secret;
 
 /// How often the spinner redraws.
 const SPINNER_TICK: Duration = Duration::from_millis(120);
@@ -26,15 +31,12 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    /// Decides colour once for the process: `--color always` beats `NO_COLOR`; `auto` means
-    /// "stderr is a terminal and `NO_COLOR` is unset or empty".
-    pub(crate) fn new(quiet: bool, verbose: bool, color: ColorChoice, no_color_env: bool) -> Self {
+    /// Decides colour once for the process: `color` is `--color always` (`Some(true)`) or
+    /// `never` (`Some(false)`), which beat `NO_COLOR`; `auto` (`None`) means "stderr is a
+    /// terminal and `NO_COLOR` is unset or empty".
+    pub(crate) fn new(quiet: bool, verbose: bool, color: Option<bool>, no_color_env: bool) -> Self {
         let stderr_is_terminal = io::stderr().is_terminal();
-        let colour = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => stderr_is_terminal && !no_color_env,
-        };
+        let colour = color.unwrap_or(stderr_is_terminal && !no_color_env);
         console::set_colors_enabled_stderr(colour);
         console::set_colors_enabled(colour && io::stdout().is_terminal());
         Self {
@@ -81,14 +83,14 @@ impl Output {
     /// A progress or result message for people (suppressed by `--quiet`).
     pub(crate) fn info(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{message}");
+            eprintln!("{}", shown(message));
         }
     }
 
     /// A success line, e.g. "gmail authorized".
     pub(crate) fn success(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", style("✓").green().for_stderr());
+            eprintln!("{} {}", style("✓").green().for_stderr(), shown(message));
         }
     }
 
@@ -96,8 +98,9 @@ impl Output {
     pub(crate) fn warn(&self, message: &str) {
         if !self.quiet {
             eprintln!(
-                "{} {message}",
-                style("warning:").yellow().bold().for_stderr()
+                "{} {}",
+                style("warning:").yellow().bold().for_stderr(),
+                shown(message)
             );
         }
     }
@@ -105,41 +108,60 @@ impl Output {
     /// A `hint: …` line (suppressed by `--quiet`).
     pub(crate) fn hint(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", style("hint:").cyan().for_stderr());
+            eprintln!("{} {}", style("hint:").cyan().for_stderr(), shown(message));
         }
     }
 
-    /// An error: `error: …`, the magic link when there is one, then `hint: …`. Always printed.
+    /// A block of lines that is the point of the command (the magic link, its QR code):
+    /// printed even with `--quiet`, each line through [`shown`]. Callers pass outside values
+    /// through [`safe::line`] first, so that a newline inside one cannot forge a line.
+    pub(crate) fn notice(&self, text: &str) {
+        let mut block = String::with_capacity(text.len());
+        for line in text.lines() {
+            block.push_str(&shown(line));
+            block.push('\n');
+        }
+        let _ = io::stderr().lock().write_all(block.as_bytes());
+    }
+
+    /// An error: `error: …`, the magic link when there is one, then `hint: …`. Always printed;
+    /// every part through [`shown`].
     pub(crate) fn error(&self, err: &CliError) {
         let mut text = format!(
             "{} {}\n",
             style("error:").red().bold().for_stderr(),
-            err.message
+            shown(&err.message)
         );
         if let Some(link) = &err.link {
             let expiry = link
                 .expires_at
                 .as_deref()
-                .map(|t| format!(" (expires {t})"))
+                .map(|t| format!(" (expires {})", shown(t)))
                 .unwrap_or_default();
             text.push_str(&format!(
                 "  open this link to approve{expiry}:\n  {}\n",
-                link.link
+                shown(&link.link)
             ));
         }
         if let Some(hint) = &err.hint {
-            text.push_str(&format!("{} {hint}\n", style("hint:").cyan().for_stderr()));
+            text.push_str(&format!(
+                "{} {}\n",
+                style("hint:").cyan().for_stderr(),
+                shown(hint)
+            ));
         }
         // One write, so that concurrent output cannot interleave inside an error.
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
     /// The `--json` error document: `{"error": {"code", "message", "hint"[, "link", "link_expires_at"]}}`.
+    /// Secrets this run has seen are redacted from the message and hint; nothing else is
+    /// changed (serde escapes control characters).
     pub(crate) fn error_json(err: &CliError) -> serde_json::Value {
         let mut obj = serde_json::json!({
             "code": err.kind.json_code(),
-            "message": err.message,
-            "hint": err.hint,
+            "message": secret::redact(&err.message),
+            "hint": err.hint.as_deref().map(secret::redact),
         });
         if err.kind == ErrorKind::AuthorizationRequired {
             obj["link"] = err.link.as_ref().map(|l| l.link.clone()).into();
@@ -159,14 +181,14 @@ impl Output {
                 (None, Some(error)) => format!("({error})"),
                 (None, None) => "(no answer)".to_owned(),
             };
-            eprintln!(
-                "{} {} {} {} {}ms",
-                style("http:").dim().for_stderr(),
+            let line = format!(
+                "{} {} {} {}ms",
                 event.method,
                 event.path,
                 status,
                 event.elapsed.as_millis()
             );
+            eprintln!("{} {}", style("http:").dim().for_stderr(), shown(&line));
         }))
     }
 
@@ -183,6 +205,45 @@ impl Output {
         bar.enable_steady_tick(SPINNER_TICK);
         Some(bar)
     }
+}
+
+/// What people see of a message: secrets this run has seen redacted, then control characters
+/// made visible, on one line.
+pub(crate) fn shown(text: &str) -> String {
+    safe::line(&secret::redact(text)).into_owned()
+}
+
+/// A plain aligned table: a header row, then the rows; columns separated by two spaces.
+/// Every cell goes through [`safe::line`]: cells come from config.toml and Scalekit.
+pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.clone().map(|cell| safe::line(&cell).into_owned()))
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in &rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
 }
 
 /// Renders `text` as a terminal QR code: Unicode half-blocks (two modules per character
@@ -241,7 +302,27 @@ pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::render_qr;
+    use super::{format_table, render_qr, shown};
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = format_table(
+            &["A", "BB"],
+            &[["xxx".into(), "y".into()], ["z".into(), String::new()]],
+        );
+        assert_eq!(t, "A    BB\nxxx  y\nz\n");
+    }
+
+    #[test]
+    fn table_cells_and_messages_show_controls() {
+        let t = format_table(
+            &["A", "B"],
+            &[["a\u{1b}]0;pwned\u{7}".into(), "b\nc".into()]],
+        );
+        assert_eq!(t, "A                B\na\\e]0;pwned\\x07  b\\nc\n");
+        let _ = crate::secret::Secret::new("shown-HIDDEN-secret");
+        assert_eq!(shown("x shown-HIDDEN-secret\r\n"), "x [redacted]\\r\\n");
+    }
 
     #[test]
     fn qr_uses_half_blocks_and_a_quiet_zone() {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::{Context, Target};
 use crate::cli::{AuthorizeArgs, QrArgs};
 use crate::error::{CliError, ErrorKind, ExitStatus, PendingLink};
-use crate::output::{self, render_qr};
+use crate::output::{self, render_qr, safe};
 use crate::scalekit::Client;
 use crate::scalekit::types::{AccountStatus, ConnectedAccount, MagicLink, format_timestamp};
 
@@ -140,35 +140,50 @@ pub(crate) async fn flow(
 }
 
 /// Mints a magic link; the account may have been deleted meanwhile (404): then create it
-/// and try once more.
+/// and try once more. A link that is not a clean `https://` URL is an error (exit 1): it is
+/// never shown, opened or drawn (SECURITY.md, "Terminal output").
 pub(crate) async fn mint(client: &Client, target: &Target) -> anyhow::Result<MagicLink> {
-    if let Some(link) = client
+    let link = if let Some(link) = client
         .magic_link(&target.connection_name, &target.identifier)
         .await?
     {
-        return Ok(link);
+        link
+    } else {
+        client
+            .create_account(&target.connection_name, &target.identifier)
+            .await?;
+        client
+            .magic_link(&target.connection_name, &target.identifier)
+            .await?
+            .ok_or_else(|| {
+                CliError::failed(format!(
+                    "Scalekit cannot find the account it just created for {} ({} / {})",
+                    target.service, target.connection_name, target.identifier
+                ))
+            })?
+    };
+    if let Some(problem) = safe::link_problem(&link.link) {
+        return Err(CliError::failed(format!(
+            "Scalekit returned a magic link for {} that is not a clean https:// URL ({problem}); \
+             not showing, opening or drawing it",
+            target.service
+        ))
+        .with_hint("check SCALEKIT_ENV_URL: it should be your Scalekit environment")
+        .into());
     }
-    client
-        .create_account(&target.connection_name, &target.identifier)
-        .await?;
-    client
-        .magic_link(&target.connection_name, &target.identifier)
-        .await?
-        .ok_or_else(|| {
-            CliError::failed(format!(
-                "Scalekit cannot find the account it just created for {} ({} / {})",
-                target.service, target.connection_name, target.identifier
-            ))
-            .into()
-        })
+    Ok(link)
 }
 
 /// Prints the link block (and QR code) to stderr. Shown even with `--quiet`: the link is
 /// the point of the command.
 fn show_link(ctx: &Context, target: &Target, link: &MagicLink, options: FlowOptions) {
+    // The link passed `safe::link_problem` in `mint`; the names may come from config.toml.
     let mut text = format!(
         "Authorize {} (connection {}, identifier {}) by opening this link:\n\n{}\n\n",
-        target.service, target.connection_name, target.identifier, link.link
+        safe::line(&target.service),
+        safe::line(&target.connection_name),
+        safe::line(&target.identifier),
+        link.link
     );
     if let Some(expiry) = link.expiry {
         text.push_str(&format!(
@@ -183,7 +198,7 @@ fn show_link(ctx: &Context, target: &Target, link: &MagicLink, options: FlowOpti
         text.push_str(&qr);
         text.push('\n');
     }
-    eprint!("{text}");
+    ctx.out.notice(&text);
     if options.open && options.interactive {
         if output::over_ssh(&ctx.env) {
             ctx.out

@@ -7,6 +7,7 @@ use crate::cli::ConfigArgs;
 use crate::config::{self as cfg};
 use crate::error::{CliError, ExitStatus};
 use crate::hosts;
+use crate::output::safe;
 
 pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let service = cfg::validate_service(&args.service)?;
@@ -88,14 +89,17 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
         };
         let mut text = format!(
             "service          {service}\nconnection_name  {}\nidentifier       {}{}",
-            mapping.connection_name,
-            identifier
-                .as_deref()
-                .unwrap_or("(none: set one with --identifier)"),
+            safe::line(&mapping.connection_name),
+            safe::line(
+                identifier
+                    .as_deref()
+                    .unwrap_or("(none: set one with --identifier)")
+            ),
             if identifier.is_some() { origin } else { "" },
         );
         if !mapping.hosts.is_empty() {
-            text.push_str(&format!("\nhosts            {}", mapping.hosts.join(", ")));
+            let hosts = safe::line(&mapping.hosts.join(", ")).into_owned();
+            text.push_str(&format!("\nhosts            {hosts}"));
         }
         ctx.out.data(&text)?;
     }

@@ -7,6 +7,7 @@ use super::Context;
 use crate::cli::ListArgs;
 use crate::config as cfg;
 use crate::error::ExitStatus;
+use crate::output::format_table;
 use crate::scalekit::types::format_timestamp;
 
 pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
@@ -99,46 +100,4 @@ async fn remote(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
         ))?;
     }
     Ok(ExitStatus::Success)
-}
-
-/// A plain aligned table: a header row, then the rows; columns separated by two spaces.
-pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.enumerate() {
-            if i + 1 == N {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_table;
-
-    #[test]
-    fn table_aligns_columns() {
-        let t = format_table(
-            &["A", "BB"],
-            &[["xxx".into(), "y".into()], ["z".into(), String::new()]],
-        );
-        assert_eq!(t, "A    BB\nxxx  y\nz\n");
-    }
 }

@@ -10,6 +10,7 @@ use super::{Context, Target};
 use crate::cli::StatusArgs;
 use crate::config::{self as cfg, Config};
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::output::{format_table, safe};
 use crate::scalekit::Client;
 use crate::scalekit::types::{ConnectedAccount, format_timestamp};
 
@@ -385,8 +386,8 @@ fn print_table(
 ) -> std::io::Result<()> {
     let mut text = format!(
         "Scalekit:    {}\nClient ID:   {}\nCredentials: {}\nConfig:      {}\n",
-        env_url.unwrap_or("(not set)"),
-        client_id.unwrap_or("(not set)"),
+        safe::line(env_url.unwrap_or("(not set)")),
+        safe::line(client_id.unwrap_or("(not set)")),
         credentials.as_str(),
         ctx.paths.dir.display()
     );
@@ -413,7 +414,7 @@ fn print_table(
         })
         .collect();
     text.push('\n');
-    text.push_str(&super::list::format_table(
+    text.push_str(&format_table(
         &[
             "SERVICE",
             "CONNECTION",
