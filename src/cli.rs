@@ -300,6 +300,11 @@ pub(crate) struct TokenArgs {
     #[command(flatten)]
     pub(crate) format: TokenFormat,
 
+    /// With --env: the variable that holds a service's token, e.g. slack=SLACK_BOT_TOKEN;
+    /// repeatable (the same names as exec)
+    #[arg(long = "env-name", value_name = "SERVICE=VAR", requires = "env")]
+    pub(crate) env_names: Vec<String>,
+
     /// Run the authorize flow when a service needs it, even when not interactive
     #[arg(long)]
     pub(crate) wait: bool,
@@ -324,7 +329,8 @@ pub(crate) struct TokenFormat {
     #[arg(long)]
     pub(crate) header: bool,
 
-    /// Print `SERVICE_ACCESS_TOKEN=<token>`
+    /// Print `SERVICE_ACCESS_TOKEN='<token>'` (GITHUB_TOKEN for github), quoted for the
+    /// shell's eval
     #[arg(long)]
     pub(crate) env: bool,
 }

@@ -9,8 +9,8 @@ use super::authorize::FlowOptions;
 use super::token::{self, FetchOptions};
 use super::{Context, Target};
 use crate::cli::ExecArgs;
-use crate::config as cfg;
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::flows::env_names;
 use crate::secret::Secret;
 
 /// Exit code of a command that is not found, as a shell says it.
@@ -33,7 +33,8 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
             targets.push(target);
         }
     }
-    let names = variable_names(&targets, &args.env_names)?;
+    let services: Vec<String> = targets.iter().map(|t| t.service.clone()).collect();
+    let names = env_names::variable_names(&services, &args.env_names)?;
     let client = ctx.client(&config)?;
     let interactive = ctx.interactive(false);
     let options = FetchOptions {
@@ -75,71 +76,6 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         .map(|(name, cred)| (name, cred.value))
         .collect();
     run_child(ctx, program, program_args, &env).await
-}
-
-/// The variable for a service's token when `--env-name` gives none: `GITHUB_TOKEN` for
-/// `github` (what `gh`, Octokit and GitHub Actions read), else `SERVICE_ACCESS_TOKEN`, as
-/// `token --env` prints it.
-pub(crate) fn default_variable(service: &str) -> String {
-    if service == "github" {
-        "GITHUB_TOKEN".to_owned()
-    } else {
-        token::env_name(service)
-    }
-}
-
-/// One variable name per target, in order: the defaults, overridden by `--env-name
-/// SERVICE=VAR`. A malformed pair, a service not being fetched, a name given twice or two
-/// services on one variable are usage errors.
-fn variable_names(targets: &[Target], overrides: &[String]) -> Result<Vec<String>, CliError> {
-    let mut names: Vec<String> = targets
-        .iter()
-        .map(|t| default_variable(&t.service))
-        .collect();
-    let mut overridden = vec![false; targets.len()];
-    for pair in overrides {
-        let Some((service, variable)) = pair.split_once('=') else {
-            return Err(CliError::usage(format!(
-                "--env-name {pair:?}: expected SERVICE=VAR, e.g. slack=SLACK_BOT_TOKEN"
-            )));
-        };
-        let service = cfg::validate_service(service.trim())?;
-        let variable = variable.trim();
-        let valid = variable
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && variable
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(CliError::usage(format!(
-                "--env-name {pair:?}: {variable:?} is not a variable name (letters, digits \
-                 and _, not starting with a digit)"
-            )));
-        }
-        let Some(index) = targets.iter().position(|t| t.service == service) else {
-            return Err(CliError::usage(format!(
-                "--env-name {pair:?}: {service} is not one of the services to fetch"
-            )));
-        };
-        if overridden[index] {
-            return Err(CliError::usage(format!(
-                "--env-name names a variable for {service} twice"
-            )));
-        }
-        overridden[index] = true;
-        variable.clone_into(&mut names[index]);
-    }
-    for (i, name) in names.iter().enumerate() {
-        if let Some(j) = names[..i].iter().position(|n| n == name) {
-            return Err(CliError::usage(format!(
-                "{} and {} would both set {name}; give one another name with --env-name",
-                targets[j].service, targets[i].service
-            )));
-        }
-    }
-    Ok(names)
 }
 
 /// Runs the command with the tokens added to this process's environment, forwarding
@@ -295,46 +231,6 @@ mod signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn target(service: &str) -> Target {
-        Target {
-            service: service.into(),
-            connection_name: format!("{service}_c"),
-            identifier: "me".into(),
-        }
-    }
-
-    #[test]
-    fn default_variables() {
-        assert_eq!(default_variable("gmail"), "GMAIL_ACCESS_TOKEN");
-        assert_eq!(default_variable("github"), "GITHUB_TOKEN");
-        assert_eq!(
-            default_variable("google-drive"),
-            "GOOGLE_DRIVE_ACCESS_TOKEN"
-        );
-    }
-
-    #[test]
-    fn env_name_overrides_and_their_errors() {
-        let targets = [target("gmail"), target("slack")];
-        let names = variable_names(&targets, &["slack=SLACK_BOT_TOKEN".into()]).unwrap();
-        assert_eq!(names, ["GMAIL_ACCESS_TOKEN", "SLACK_BOT_TOKEN"]);
-        for bad in [
-            "slack",
-            "slack=1X",
-            "slack=A-B",
-            "slack=",
-            "notion=X",
-            "Sl@ck=X",
-        ] {
-            let err = variable_names(&targets, &[bad.into()]).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::Usage, "{bad}");
-        }
-        let err = variable_names(&targets, &["slack=GMAIL_ACCESS_TOKEN".into()]).unwrap_err();
-        assert!(err.message.contains("both"), "{err:?}");
-        let twice = ["slack=A".into(), "slack=B".into()];
-        assert!(variable_names(&targets, &twice).is_err());
-    }
 
     #[cfg(unix)]
     #[test]

@@ -11,6 +11,7 @@ use super::{Context, Target};
 use crate::cli::TokenArgs;
 use crate::config::Config;
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::flows::env_names;
 use crate::hosts::{self, ApiUrl};
 use crate::output::Output;
 use crate::scalekit::Client;
@@ -90,8 +91,14 @@ pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitS
             .filter_map(Result::err)
             .map(|e| Err(e.into()))
             .collect();
-        return print(ctx, args, &names, outcomes);
+        return print(ctx, args, &names, &[], outcomes);
     }
+    // --env's variables are checked before any request: a bad --env-name costs nothing.
+    let variables = if args.format.env {
+        env_variables(&targets, &args.env_names)?
+    } else {
+        Vec::new()
+    };
     let client = ctx.client(&config)?;
     let interactive = ctx.interactive(args.format.json);
     let options = FetchOptions {
@@ -113,7 +120,30 @@ pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitS
         },
     };
     let outcomes = credentials(ctx, &client, &targets, options).await;
-    print(ctx, args, &names, outcomes)
+    print(ctx, args, &names, &variables, outcomes)
+}
+
+/// `--env`'s variable for each target, in order (a service named twice gets its one
+/// variable twice).
+fn env_variables(
+    targets: &[Result<Target, CliError>],
+    overrides: &[String],
+) -> Result<Vec<String>, CliError> {
+    let mut services: Vec<String> = Vec::new();
+    for target in targets.iter().flatten() {
+        if !services.contains(&target.service) {
+            services.push(target.service.clone());
+        }
+    }
+    let names = env_names::variable_names(&services, overrides)?;
+    Ok(targets
+        .iter()
+        .flatten()
+        .filter_map(|t| {
+            let index = services.iter().position(|s| *s == t.service)?;
+            names.get(index).cloned()
+        })
+        .collect())
 }
 
 /// The service an API URL belongs to: the one named (after checking that the URL's host is
@@ -440,11 +470,12 @@ pub(crate) async fn authorization_required(
 }
 
 /// Prints the results in argument order and picks the exit code: the most severe failure
-/// (4 over 5 over 1, then the rest).
+/// (4 over 5 over 1, then the rest). `variables` are `--env`'s names, one per outcome.
 fn print(
     ctx: &Context,
     args: &TokenArgs,
     names: &[String],
+    variables: &[String],
     outcomes: Vec<anyhow::Result<Credential>>,
 ) -> anyhow::Result<ExitStatus> {
     let failures: Vec<CliError> = outcomes
@@ -485,16 +516,36 @@ fn print(
         }
         return Ok(exit);
     }
+    let creds: Vec<Credential> = outcomes.into_iter().flatten().collect();
+    // A line format is read by a shell or an HTTP client: a CR, LF, NUL or ESC in a value
+    // would end the line, inject a header or reach the terminal. Refuse them all, print none.
+    let unprintable: Vec<CliError> = creds
+        .iter()
+        .filter(|c| c.value.expose().chars().any(char::is_control))
+        .map(|c| {
+            CliError::failed(format!(
+                "{}'s credential contains a control character (CR, LF, NUL, ESC…); \
+                 refusing to print it as a line",
+                c.target.service
+            ))
+            .with_hint("--json carries it, escaped")
+        })
+        .collect();
+    if !unprintable.is_empty() {
+        for err in &unprintable {
+            ctx.out.error(err);
+        }
+        return Ok(ExitStatus::Failure);
+    }
     let mut text = String::new();
-    for cred in outcomes.into_iter().flatten() {
+    for (index, cred) in creds.iter().enumerate() {
         if args.format.header {
             text.push_str(&format!("Authorization: {}\n", cred.header_value()));
         } else if args.format.env {
-            text.push_str(&format!(
-                "{}={}\n",
-                env_name(&cred.target.service),
-                cred.value.expose()
-            ));
+            let default = env_names::default_variable(&cred.target.service);
+            let name = variables.get(index).unwrap_or(&default);
+            text.push_str(&env_names::shell_assignment(name, cred.value.expose()));
+            text.push('\n');
         } else {
             text.push_str(cred.value.expose());
             text.push('\n');
@@ -502,11 +553,6 @@ fn print(
     }
     ctx.out.data(&text)?;
     Ok(ExitStatus::Success)
-}
-
-/// `gmail` → `GMAIL_ACCESS_TOKEN`; `-` becomes `_`.
-pub(crate) fn env_name(service: &str) -> String {
-    format!("{}_ACCESS_TOKEN", service.to_uppercase().replace('-', "_"))
 }
 
 fn json_success(cred: &Credential) -> Value {
@@ -544,12 +590,6 @@ pub(crate) fn most_severe(kinds: impl Iterator<Item = ErrorKind>) -> ExitStatus 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn env_names() {
-        assert_eq!(env_name("gmail"), "GMAIL_ACCESS_TOKEN");
-        assert_eq!(env_name("google-drive"), "GOOGLE_DRIVE_ACCESS_TOKEN");
-    }
 
     #[test]
     fn severity_order() {

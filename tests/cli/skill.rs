@@ -151,7 +151,7 @@ fn example_formats() {
     let (w, gmail, github) = authorized();
     // The `eval` line promises these two variables.
     let code = format!(
-        "{}test \"$GMAIL_ACCESS_TOKEN\" = '{gmail}'\ntest \"$GITHUB_ACCESS_TOKEN\" = '{github}'\n",
+        "{}test \"$GMAIL_ACCESS_TOKEN\" = '{gmail}'\ntest \"$GITHUB_TOKEN\" = '{github}'\n",
         example("formats")
     );
     let (run, curl) = run_example(&w, &code);

@@ -47,7 +47,7 @@ fn header_env_and_json_formats() {
     run.assert_code(0);
     assert_eq!(
         run.stdout,
-        format!("GOOGLE_DRIVE_ACCESS_TOKEN={drive}\nGMAIL_ACCESS_TOKEN={token}\n")
+        format!("GOOGLE_DRIVE_ACCESS_TOKEN='{drive}'\nGMAIL_ACCESS_TOKEN='{token}'\n")
     );
 
     let run = w.run(&["token", "gmail", "--json"]);

@@ -1,0 +1,3 @@
+//! What several commands share. Commands call flows; flows never call commands.
+
+pub(crate) mod env_names;
