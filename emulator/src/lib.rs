@@ -130,6 +130,9 @@ pub struct Fault {
     pub hang: bool,
     /// Wait this long, then answer (normally, or with `status` if given).
     pub delay_ms: Option<u64>,
+    /// Answer with exactly this body (`content-type: application/json`) and `status`
+    /// (200 when none is given): a hostile or odd answer the real API could send.
+    pub body: Option<String>,
 }
 
 /// One request received by the emulator, as seen on the wire.

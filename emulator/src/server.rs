@@ -151,11 +151,22 @@ async fn handle_logged(ctx: &Ctx, connection: u64, received: Instant, req: &Req)
     resp
 }
 
-/// A queued fault's answer: a delay, then an error status or the normal answer,
-/// plus `Retry-After` when asked for.
+/// A queued fault's answer: a delay, then the given body, an error status or the normal
+/// answer, plus `Retry-After` when asked for.
 async fn answer_fault(ctx: &Ctx, req: &Req, fault: &Fault) -> Resp {
     if let Some(ms) = fault.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(body) = &fault.body {
+        let mut resp = wire::response(
+            fault.status.unwrap_or(200),
+            "application/json",
+            body.clone(),
+        );
+        if let Some(secs) = fault.retry_after {
+            wire::set_header(&mut resp, "retry-after", &secs.to_string());
+        }
+        return resp;
     }
     let status = fault.status.or(fault.no_body.then_some(503));
     let mut resp = match status {

@@ -208,3 +208,28 @@ async fn request_log_and_connection_ids() {
     assert!(log[0].at_ms <= log[1].at_ms && log[1].at_ms <= log[2].at_ms);
     assert!(log.iter().all(|r| r.connection >= 1));
 }
+
+#[tokio::test]
+async fn body_faults_answer_exactly_the_given_text() {
+    let env = Env::start().await;
+    env.emu.seed(seed("gmail_x", "me"));
+    let hostile = r#"{"link":"https://x.example/\u001b]8;;https://evil\u0007","expiry":"x"}"#;
+    env.emu.queue_fault(Fault {
+        body: Some(hostile.to_owned()),
+        ..fault(AUTH)
+    });
+    env.emu.queue_fault(Fault {
+        body: Some("not json".to_owned()),
+        status: Some(418),
+        retry_after: Some(3),
+        ..fault(AUTH)
+    });
+    let reply = env.auth("gmail_x", "me").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.text, hostile);
+    let reply = env.auth("gmail_x", "me").await;
+    assert_eq!((reply.status, reply.text.as_str()), (418, "not json"));
+    assert_eq!(reply.header("retry-after"), Some("3"));
+    assert_eq!(env.auth("gmail_x", "me").await.status, 200);
+}
