@@ -4,6 +4,7 @@
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, Password};
 
+use crate::output::safe;
 use crate::secret::Secret;
 
 fn theme() -> Box<dyn Theme> {
@@ -22,7 +23,9 @@ pub(crate) fn input(
 ) -> anyhow::Result<String> {
     let theme = theme();
     let mut input = Input::<String>::with_theme(theme.as_ref()).with_prompt(prompt);
-    if let Some(default) = default.filter(|d| !d.is_empty()) {
+    // A suggestion read from a file (IDENTITY.md, an import) is shown as it is: one that holds
+    // a control character is not offered at all, rather than drawn raw or changed.
+    if let Some(default) = default.filter(|d| !d.is_empty() && safe::line(d) == *d) {
         input = input.default(default.to_owned());
     }
     let answer = input

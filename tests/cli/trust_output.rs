@@ -539,3 +539,32 @@ fn a_credential_with_a_control_character_is_refused_for_line_formats() {
         assert_eq!(doc["credentials"]["api_key"], value);
     }
 }
+
+#[test]
+fn a_hostile_identity_md_name_is_not_offered_at_the_prompt() {
+    let mut w = World::new();
+    let workspace = w.home.path().join("openclaw");
+    write(
+        &workspace.join("IDENTITY.md"),
+        "# IDENTITY.md\n\n- **Name:** Me\u{1b}]0;pwned\u{7}ss\n",
+    );
+    w.env
+        .insert("OPENCLAW_WORKSPACE".into(), workspace.display().to_string());
+    let mut pty = w.pty(&["init", "--no-verify"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    pty.expect("Default identifier");
+    pty.send("typed\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        !output.contains("\u{1b}]0;pwned"),
+        "{}",
+        output.escape_debug()
+    );
+    assert!(w.config_toml().contains("identifier = \"typed\""));
+}
