@@ -70,9 +70,23 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         }
         return Ok(token::most_severe(failures.iter().map(|e| e.kind)));
     }
+    let creds: Vec<token::Credential> = outcomes.into_iter().flatten().collect();
+    // No environment variable can hold a NUL: say whose credential it is, rather than
+    // failing to start the command as if it were the command's fault.
+    if let Some(cred) = creds.iter().find(|c| c.value.expose().contains('\0')) {
+        return Err(CliError::failed(format!(
+            "{}'s credential contains a NUL byte, which no environment variable can hold",
+            cred.target.service
+        ))
+        .with_hint(format!(
+            "scalekit-auth token {} --json shows it",
+            cred.target.service
+        ))
+        .into());
+    }
     let env: Vec<(String, Secret)> = names
         .into_iter()
-        .zip(outcomes.into_iter().flatten())
+        .zip(creds)
         .map(|(name, cred)| (name, cred.value))
         .collect();
     run_child(ctx, program, program_args, &env).await

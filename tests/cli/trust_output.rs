@@ -568,3 +568,19 @@ fn a_hostile_identity_md_name_is_not_offered_at_the_prompt() {
     );
     assert!(w.config_toml().contains("identifier = \"typed\""));
 }
+
+#[test]
+fn exec_names_the_service_whose_credential_holds_a_nul() {
+    let w = static_world(&[("nul", "tok\u{0}tail"), ("good", "fine-token")]);
+    let marker = w.home.path().join("ran");
+    let script = format!("touch '{}'", marker.display());
+    let run = w.run(&["exec", "good", "nul", "--", "sh", "-c", &script]);
+    run.assert_code(1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("nul's credential contains a NUL byte"),
+        "{}",
+        run.stderr
+    );
+    assert!(!marker.exists(), "the command ran");
+}
