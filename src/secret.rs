@@ -79,7 +79,7 @@ pub(crate) fn register_json(value: &serde_json::Value) {
 
 /// `text` with every registered secret replaced by `[redacted]`, longest first (so a
 /// `user:password` pair goes whole, not around its password). Applied to every server
-/// message before it is shown (SECURITY.md, "Server text is not a channel for secrets").
+/// message before it is shown (SECURITY.md, "Output from outside").
 pub(crate) fn redact(text: &str) -> String {
     let seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
     let mut secrets: Vec<&String> = seen.iter().filter(|s| text.contains(s.as_str())).collect();

@@ -141,7 +141,7 @@ pub(crate) async fn flow(
 
 /// Mints a magic link; the account may have been deleted meanwhile (404): then create it
 /// and try once more. A link that is not a clean `https://` URL is an error (exit 1): it is
-/// never shown, opened or drawn (SECURITY.md, "Terminal output").
+/// never shown, opened or drawn (SECURITY.md, "Output from outside").
 pub(crate) async fn mint(client: &Client, target: &Target) -> anyhow::Result<MagicLink> {
     let link = if let Some(link) = client
         .magic_link(&target.connection_name, &target.identifier)

@@ -1,10 +1,9 @@
-//! Outside text made safe for a terminal (README "Trust rules", SECURITY.md "Terminal
-//! output"). Links, statuses, identifiers, providers, connection and service names and
-//! server messages come from outside: a raw escape sequence in one of them could retitle the
-//! window, write the clipboard (OSC 52), draw a fake link (OSC 8) or move the cursor over
-//! what we printed. Every such string is passed through [`line`] before it reaches stderr or
-//! a table. `--json` output is not: serde escapes control characters itself, and the value
-//! must stay exact.
+//! Outside text made safe for a terminal (SECURITY.md, "Output from outside"). Links,
+//! statuses, identifiers, providers, connection and service names and server messages come
+//! from outside: a raw escape sequence in one of them could retitle the window, write the
+//! clipboard (OSC 52), draw a fake link (OSC 8) or move the cursor over what we printed. Every
+//! such string is passed through [`line`] before it reaches stderr or a table. `--json` output
+//! is not: serde escapes control characters itself, and the value must stay exact.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
