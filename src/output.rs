@@ -83,32 +83,40 @@ impl Output {
     /// A progress or result message for people (suppressed by `--quiet`).
     pub(crate) fn info(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{}", shown(message));
+            to_stderr(&format!("{}\n", shown(message)));
         }
     }
 
     /// A success line, e.g. "gmail authorized".
     pub(crate) fn success(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {}", style("✓").green().for_stderr(), shown(message));
+            to_stderr(&format!(
+                "{} {}\n",
+                style("✓").green().for_stderr(),
+                shown(message)
+            ));
         }
     }
 
     /// A warning (suppressed by `--quiet`).
     pub(crate) fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!(
-                "{} {}",
+            to_stderr(&format!(
+                "{} {}\n",
                 style("warning:").yellow().bold().for_stderr(),
                 shown(message)
-            );
+            ));
         }
     }
 
     /// A `hint: …` line (suppressed by `--quiet`).
     pub(crate) fn hint(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {}", style("hint:").cyan().for_stderr(), shown(message));
+            to_stderr(&format!(
+                "{} {}\n",
+                style("hint:").cyan().for_stderr(),
+                shown(message)
+            ));
         }
     }
 
@@ -121,7 +129,7 @@ impl Output {
             block.push_str(&shown(line));
             block.push('\n');
         }
-        let _ = io::stderr().lock().write_all(block.as_bytes());
+        to_stderr(&block);
     }
 
     /// An error: `error: …`, the magic link when there is one, then `hint: …`. Always printed;
@@ -151,7 +159,7 @@ impl Output {
             ));
         }
         // One write, so that concurrent output cannot interleave inside an error.
-        let _ = io::stderr().lock().write_all(text.as_bytes());
+        to_stderr(&text);
     }
 
     /// The `--json` error document: `{"error": {"code", "message", "hint"[, "link", "link_expires_at"]}}`.
@@ -188,7 +196,11 @@ impl Output {
                 status,
                 event.elapsed.as_millis()
             );
-            eprintln!("{} {}", style("http:").dim().for_stderr(), shown(&line));
+            to_stderr(&format!(
+                "{} {}\n",
+                style("http:").dim().for_stderr(),
+                shown(&line)
+            ));
         }))
     }
 
@@ -205,6 +217,12 @@ impl Output {
         bar.enable_steady_tick(SPINNER_TICK);
         Some(bar)
     }
+}
+
+/// Writes to stderr in one call. A closed or full stderr loses the message rather than
+/// panicking as `eprintln!` would: the exit code still tells.
+fn to_stderr(text: &str) {
+    let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// What people see of a message: secrets this run has seen redacted, then control characters

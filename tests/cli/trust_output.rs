@@ -584,3 +584,26 @@ fn exec_names_the_service_whose_credential_holds_a_nul() {
     );
     assert!(!marker.exists(), "the command ran");
 }
+
+#[test]
+fn a_stderr_nobody_reads_loses_messages_without_a_panic() {
+    let w = World::configured(&[]);
+    for args in [
+        &["list"][..],
+        &["token", "nothing"][..],
+        &["-v", "status"][..],
+    ] {
+        // A pipe whose reading end is gone: every write to stderr fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = w.command(args);
+        cmd.stderr(writer).stdout(std::process::Stdio::piped());
+        let out = cmd.output().expect("the binary runs");
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0..=5)),
+            "{args:?}: {code:?} {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
