@@ -1,18 +1,34 @@
 //! Environment: the process environment over a named dotenv file, read once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self};
 use std::io::{self};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
 
+/// The variable that names an env file when `--env-file` is not given.
+pub(crate) const ENV_FILE_VARIABLE: &str = "SCALEKIT_AUTH_ENV_FILE";
+
 /// A snapshot of the environment: the process env layered over an optional dotenv file
 /// (process wins). Read once at start-up so the process environment is never mutated
-/// (`set_var` is unsafe) and tests can build one from pairs.
+/// (`set_var` is unsafe) and tests can build one from pairs. It remembers which values came
+/// from the file, so the resolver can say "`SCALEKIT_ENV_URL` from --env-file x".
 pub(crate) struct Env {
     vars: HashMap<String, String>,
+    /// The named env file, when one was read.
+    file: Option<EnvFile>,
+}
+
+/// The env file a value came from: its path and how it was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnvFile {
+    pub(crate) path: PathBuf,
+    /// The names whose value was taken from the file (the process did not set them).
+    names: HashSet<String>,
+    /// `--env-file` or `SCALEKIT_AUTH_ENV_FILE`.
+    pub(crate) named_by: &'static str,
 }
 
 /// Only the names: the values may hold the client secret.
@@ -20,29 +36,48 @@ impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
         names.sort_unstable();
-        f.debug_struct("Env").field("names", &names).finish()
+        f.debug_struct("Env")
+            .field("names", &names)
+            .field("file", &self.file.as_ref().map(|f| &f.path))
+            .finish()
     }
 }
 
 impl Env {
-    /// The process environment over `env_file`, or over `./.env` when `env_file` is `None`
-    /// and that file exists. A named file that is missing or unreadable, and any malformed
-    /// dotenv, is a usage error naming the file (and the line) but never its content.
-    pub(crate) fn load(env_file: Option<&Path>) -> anyhow::Result<Env> {
-        let default = Path::new(".env");
-        let file_vars = if let Some(path) = env_file {
-            read_env_file(path)?
-        } else if default.is_file() {
-            read_env_file(default).map_err(|e| {
-                e.with_hint("fix ./.env, or pass --env-file FILE to read another file")
-            })?
-        } else {
-            Vec::new()
-        };
+    /// The process environment over the env file named by `flag` (`--env-file`), else by
+    /// `SCALEKIT_AUTH_ENV_FILE`. Nothing else is read: a `./.env` in the working directory
+    /// is never read on its own (docs: README "Environment"; a cloned repository must not
+    /// redirect the stored secret). A named file that is missing or unreadable, and any
+    /// malformed dotenv, is a usage error naming the file (and the line) but never its
+    /// content.
+    pub(crate) fn load(flag: Option<&Path>) -> anyhow::Result<Env> {
         // Variables that are not UTF-8 cannot be any of ours; skip them rather than fail.
-        let process = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Ok(Self::layered(process, file_vars))
+        let process: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let named = match flag.filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => Some((path.to_path_buf(), "--env-file")),
+            None => process
+                .iter()
+                .find(|(k, v)| k == ENV_FILE_VARIABLE && !v.is_empty())
+                .map(|(_, v)| (PathBuf::from(v), ENV_FILE_VARIABLE)),
+        };
+        let Some((path, named_by)) = named else {
+            return Ok(Self::layered(process, Vec::new()));
+        };
+        let file_vars = read_env_file(&path)?;
+        let mut env = Self::layered(process, file_vars.clone());
+        let names = file_vars
+            .into_iter()
+            .filter(|(k, v)| env.vars.get(k) == Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        env.file = Some(EnvFile {
+            path,
+            names,
+            named_by,
+        });
+        Ok(env)
     }
 
     /// An environment of exactly these variables (for tests).
@@ -58,7 +93,19 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            file: None,
         }
+    }
+
+    /// These variables, as if `names` had come from the env file `path` (for tests).
+    #[cfg(test)]
+    pub(crate) fn with_file(mut self, path: &str, names: &[&str]) -> Env {
+        self.file = Some(EnvFile {
+            path: PathBuf::from(path),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            named_by: "--env-file",
+        });
+        self
     }
 
     /// `process` over `file_vars`. Within the file the first definition wins, as with
@@ -77,7 +124,17 @@ impl Env {
                 vars.insert(key, value);
             }
         }
-        Env { vars }
+        Env { vars, file: None }
+    }
+
+    /// The env file that was read, if any.
+    pub(crate) fn file(&self) -> Option<&EnvFile> {
+        self.file.as_ref()
+    }
+
+    /// Whether `key`'s value came from the env file rather than the process.
+    pub(crate) fn came_from_file(&self, key: &str) -> bool {
+        self.file.as_ref().is_some_and(|f| f.names.contains(key))
     }
 
     /// The variable's value; an empty string counts as unset.

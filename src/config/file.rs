@@ -67,7 +67,18 @@ struct RawService {
 
 #[derive(Deserialize)]
 struct RawCredentials {
+    env_url: Option<toml::Spanned<toml::Value>>,
     client_secret: Option<toml::Spanned<toml::Value>>,
+}
+
+/// The content of `credentials.toml`: the client secret and the environment URL it was saved
+/// with, the only URL it is ever sent to (docs: README "Scalekit credentials", the binding
+/// rule). A file written before that rule has no `env_url`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StoredCredentials {
+    /// `env_url`, as stored (compare it canonicalized).
+    pub(crate) env_url: Option<String>,
+    pub(crate) client_secret: Option<Secret>,
 }
 
 /// Reads `config.toml`; a missing file is an empty configuration. Malformed TOML or a wrong
@@ -82,11 +93,18 @@ pub(crate) fn load(paths: &Paths) -> anyhow::Result<Config> {
 
 /// Reads `client_secret` from `credentials.toml`; a missing file or an empty secret is
 /// `None`. Errors never quote the file: it holds the secret.
+#[cfg(test)]
 pub(crate) fn load_client_secret(paths: &Paths) -> anyhow::Result<Option<Secret>> {
+    Ok(load_credentials(paths)?.client_secret)
+}
+
+/// Reads `credentials.toml` (`env_url` and `client_secret`); a missing file is empty. Errors
+/// never quote the file: it holds the secret.
+pub(crate) fn load_credentials(paths: &Paths) -> anyhow::Result<StoredCredentials> {
     let path = paths.credentials_file();
     match read_existing(&path)? {
-        Some(text) => Ok(parse_credentials(&path, &text)?),
-        None => Ok(None),
+        Some(text) => Ok(parse_stored_credentials(&path, &text)?),
+        None => Ok(StoredCredentials::default()),
     }
 }
 
@@ -166,27 +184,34 @@ pub(super) fn parse_config(path: &Path, text: &str) -> Result<Config, CliError> 
     })
 }
 
-pub(super) fn parse_credentials(path: &Path, text: &str) -> Result<Option<Secret>, CliError> {
+pub(super) fn parse_stored_credentials(
+    path: &Path,
+    text: &str,
+) -> Result<StoredCredentials, CliError> {
     // A syntax error's message is a fixed text from the parser; a type error's would quote
     // the value, so that one gets our own words.
     let raw: RawCredentials =
         toml::from_str(text).map_err(|e| malformed(path, text, e.span(), e.message()))?;
-    match raw.client_secret {
+    let string = |value: Option<toml::Spanned<toml::Value>>, key: &str| match value {
         None => Ok(None),
         Some(spanned) => {
             let span = spanned.span();
             match spanned.into_inner() {
                 toml::Value::String(s) if s.is_empty() => Ok(None),
-                toml::Value::String(s) => Ok(Some(Secret::new(s))),
+                toml::Value::String(s) => Ok(Some(s)),
                 _ => Err(malformed(
                     path,
                     text,
                     Some(span),
-                    "`client_secret` must be a string",
+                    &format!("`{key}` must be a string"),
                 )),
             }
         }
-    }
+    };
+    Ok(StoredCredentials {
+        env_url: string(raw.env_url, "env_url")?,
+        client_secret: string(raw.client_secret, "client_secret")?.map(Secret::new),
+    })
 }
 
 pub(super) fn parse_document(path: &Path, text: &str) -> Result<DocumentMut, CliError> {

@@ -17,7 +17,7 @@ mod identity;
 mod import;
 mod names;
 mod paths;
-mod resolve;
+pub(crate) mod resolve;
 mod store;
 
 #[cfg(test)]
@@ -27,7 +27,11 @@ mod test_support;
 
 pub(crate) use edit::ConfigEdit;
 pub(crate) use env::Env;
-pub(crate) use file::{Config, ServiceConfig, credentials_too_open, load, load_client_secret};
+#[cfg(test)]
+pub(crate) use file::load_client_secret;
+pub(crate) use file::{
+    Config, ServiceConfig, StoredCredentials, credentials_too_open, load, load_credentials,
+};
 pub(crate) use identity::{identifier_from_identity_md, identity_md_path};
 pub(crate) use import::{Import, parse_import};
 pub(crate) use names::{
@@ -35,7 +39,4 @@ pub(crate) use names::{
     validate_service,
 };
 pub(crate) use paths::Paths;
-#[cfg(test)]
-pub(crate) use resolve::Credentials;
-pub(crate) use resolve::{resolve_credentials, resolve_identifier};
-pub(crate) use store::{save_init, update};
+pub(crate) use store::{bind_stored_secret, save_init, update};

@@ -55,11 +55,17 @@ pub(crate) fn validate_identifier(id: &str) -> Result<(), CliError> {
 
 /// Parses an environment URL and refuses any that would send the client secret in clear
 /// text: it must be `https://`, or `http://` to a loopback host (`localhost`, `127.0.0.0/8`,
-/// `[::1]`). No user info, query or fragment. Trailing slashes are removed from the path
-/// (the `Url` of a bare origin still prints as `https://host/`; see [`env_url_string`]).
+/// `[::1]`). A bare host (`acme.scalekit.dev`) means `https://acme.scalekit.dev`. No user
+/// info, path (other than `/`), query or fragment: the API lives at the environment's root,
+/// and a URL with a path would only fail later with a 404.
 pub(crate) fn validate_env_url(url: &str) -> Result<Url, CliError> {
     let input = url.trim();
-    let mut parsed = Url::parse(input).map_err(|e| {
+    let with_scheme = if input.contains("://") || input.is_empty() {
+        input.to_owned()
+    } else {
+        format!("https://{input}")
+    };
+    let mut parsed = Url::parse(&with_scheme).map_err(|e| {
         CliError::usage(format!(
             "invalid environment URL {input:?}: {e}; expected e.g. https://acme.scalekit.dev"
         ))
@@ -91,8 +97,13 @@ pub(crate) fn validate_env_url(url: &str) -> Result<Url, CliError> {
             "invalid environment URL {input:?}: it must not have a query or fragment"
         )));
     }
-    let path = parsed.path().trim_end_matches('/').to_owned();
-    parsed.set_path(&path);
+    if parsed.path() != "/" {
+        return Err(CliError::usage(format!(
+            "invalid environment URL {input:?}: it must not have a path; use the environment's \
+             address alone, e.g. https://acme.scalekit.dev"
+        )));
+    }
+    parsed.set_path("");
     Ok(parsed)
 }
 
@@ -178,7 +189,9 @@ mod tests {
             "http://localhost.evil.com",
             "http://[::ffff:10.0.0.1]",
             "ftp://acme.scalekit.dev",
-            "acme.scalekit.dev",
+            "example.com:80:80",
+            "https://acme.scalekit.dev/api",
+            "https://acme.scalekit.dev/base//",
             "https://user:pw@acme.scalekit.dev",
             "https://acme.scalekit.dev/?x=1",
         ] {
@@ -191,11 +204,17 @@ mod tests {
     }
 
     #[test]
-    fn env_url_trailing_slashes_are_dropped() {
-        let url = validate_env_url(" https://acme.scalekit.dev/base// ").expect("ok");
-        assert_eq!(url.path(), "/base");
-        assert_eq!(env_url_string(&url), "https://acme.scalekit.dev/base");
+    fn env_url_bare_host_means_https_and_a_path_is_refused() {
+        let url = validate_env_url(" acme.scalekit.dev ").expect("bare host");
+        assert_eq!(env_url_string(&url), "https://acme.scalekit.dev");
+        let url = validate_env_url("acme.scalekit.dev:8443/").expect("bare host and port");
+        assert_eq!(env_url_string(&url), "https://acme.scalekit.dev:8443");
         let url = validate_env_url("https://acme.scalekit.dev/").expect("ok");
         assert_eq!(env_url_string(&url), "https://acme.scalekit.dev");
+        for bad in ["https://acme.scalekit.dev/base", "http://127.0.0.1:9/x/"] {
+            let err = validate_env_url(bad).expect_err(bad);
+            assert_eq!(err.kind, ErrorKind::Usage);
+            assert!(err.message.contains("path"), "{}", err.message);
+        }
     }
 }

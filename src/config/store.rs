@@ -3,6 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use toml_edit::DocumentMut;
 
@@ -10,8 +11,8 @@ use super::ConfigEdit;
 use super::Paths;
 use super::edit::set_string;
 use super::file::parse_config;
-use super::file::parse_credentials;
 use super::file::parse_document;
+use super::file::parse_stored_credentials;
 use super::file::read_existing;
 use crate::error::CliError;
 use crate::secret::Secret;
@@ -25,6 +26,10 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// Mode of a new `config.toml` (an existing file keeps its own).
 #[cfg(unix)]
 const CONFIG_FILE_MODE: u32 = 0o644;
+/// How long a writer waits for another writer's lock before saying so on stderr.
+const LOCK_NOTICE_AFTER: Duration = Duration::from_secs(1);
+/// How often a waiting writer tries the lock before that notice.
+const LOCK_POLL: Duration = Duration::from_millis(20);
 /// Mode of a config directory this tool creates.
 #[cfg(unix)]
 const CONFIG_DIR_MODE: u32 = 0o700;
@@ -54,27 +59,50 @@ pub(crate) fn update<T>(
 #[cfg(test)]
 pub(crate) fn write_client_secret(paths: &Paths, secret: &Secret) -> anyhow::Result<()> {
     let _lock = lock(paths)?;
-    stage_credentials(paths, secret)?.commit()
+    stage_credentials(paths, "https://acme.scalekit.dev", secret)?.commit()
 }
 
-/// `init`'s write: the config edit and, with `Some`, the client secret, both prepared and
-/// checked before either file is replaced, so a failed init writes neither. `None` leaves
-/// `credentials.toml` alone.
+/// `init`'s write: the config edit and, with `Some((env_url, secret))`, the client secret
+/// bound to its environment URL, both prepared and checked before either file is replaced,
+/// so a failed init writes neither. `None` leaves `credentials.toml` alone.
+///
+/// `credentials.toml` is renamed first. A kill between the two renames then leaves the new
+/// secret bound to the new URL beside the old config.toml: the URLs differ, so the binding
+/// rule refuses to send it anywhere until `init` runs again. (The other order would leave an
+/// old, unbound secret beside a config.toml naming the new URL.)
 pub(crate) fn save_init<T>(
     paths: &Paths,
-    secret: Option<&Secret>,
+    credentials: Option<(&str, &Secret)>,
     edit: impl FnOnce(&mut ConfigEdit) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let _lock = lock(paths)?;
-    let credentials = secret.map(|s| stage_credentials(paths, s)).transpose()?;
+    let credentials = credentials
+        .map(|(url, secret)| stage_credentials(paths, url, secret))
+        .transpose()?;
     let (value, config) = stage_config(paths, edit)?;
-    if let Some(staged) = config {
-        staged.commit()?;
-    }
     if let Some(staged) = credentials {
         staged.commit()?;
     }
+    if let Some(staged) = config {
+        staged.commit()?;
+    }
     Ok(value)
+}
+
+/// Binds a `credentials.toml` written before the binding rule (no `env_url`) to `env_url`,
+/// the URL Scalekit just accepted its secret for. Does nothing when the file changed in the
+/// meantime (another secret, or already bound).
+pub(crate) fn bind_stored_secret(
+    paths: &Paths,
+    env_url: &str,
+    secret: &Secret,
+) -> anyhow::Result<()> {
+    let _lock = lock(paths)?;
+    let stored = super::load_credentials(paths)?;
+    if stored.env_url.is_none() && stored.client_secret.as_ref() == Some(secret) {
+        stage_credentials(paths, env_url, secret)?.commit()?;
+    }
+    Ok(())
 }
 
 /// Creates the directory when missing (mode 0700 for the directory itself; missing parents
@@ -89,35 +117,71 @@ fn lock(paths: &Paths) -> anyhow::Result<File> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let file = options
-        .open(&path)
-        .map_err(|e| CliError::failed(format!("cannot open {}: {e}", path.display())))?;
-    file.lock()
-        .map_err(|e| CliError::failed(format!("cannot lock {}: {e}", path.display())))?;
+    let fail = |e: io::Error| {
+        CliError::failed(format!(
+            "cannot write to the config directory {}: {e}",
+            paths.dir.display()
+        ))
+        .with_hint("pass --config-dir DIR or set SCALEKIT_AUTH_CONFIG_DIR to a writable directory")
+    };
+    let file = options.open(&path).map_err(fail)?;
+    wait_for_lock(&file, &paths.dir).map_err(fail)?;
     remove_orphaned_temp_files(paths);
     Ok(file)
 }
 
+/// Takes the exclusive lock; if another writer holds it for more than [`LOCK_NOTICE_AFTER`],
+/// says so on stderr once and keeps waiting (the kernel releases it when that writer exits).
+fn wait_for_lock(file: &File, dir: &Path) -> io::Result<()> {
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        if start.elapsed() >= LOCK_NOTICE_AFTER {
+            eprintln!(
+                "waiting for another scalekit-auth process to finish writing to {}",
+                dir.display()
+            );
+            return file.lock();
+        }
+        std::thread::sleep(LOCK_POLL);
+    }
+}
+
 /// Removes the temporary files (`.config.toml.XXXXXX.tmp`, `.credentials.toml.XXXXXX.tmp`)
-/// that a writer killed between staging and renaming left behind. Writers create them only
-/// while holding the lock, so to the lock's holder every such file is an orphan. They never
-/// confuse a reader (the names are random), but they pile up, and the credentials one holds
-/// the client secret. Best effort: a file that cannot be removed is left alone.
+/// that a writer killed between staging and renaming left behind. They sit beside the file
+/// they were to replace, which for a symlinked `credentials.toml` is the link's target, so
+/// that directory is cleaned too. Writers create them only while holding the lock, so to the
+/// lock's holder every such file is an orphan. They never confuse a reader (the names are
+/// random), but they pile up, and the credentials one holds the client secret. Best effort:
+/// a file that cannot be removed is left alone.
 fn remove_orphaned_temp_files(paths: &Paths) {
-    let Ok(entries) = fs::read_dir(&paths.dir) else {
-        return;
-    };
-    let targets = [paths.config_file(), paths.credentials_file()];
-    let prefixes: Vec<String> = targets
-        .iter()
-        .filter_map(|t| t.file_name()?.to_str().map(|n| format!(".{n}.")))
-        .collect();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let orphan = name.ends_with(TEMP_SUFFIX) && prefixes.iter().any(|p| name.starts_with(p));
-        if orphan && entry.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(entry.path());
+    for target in [paths.config_file(), paths.credentials_file()] {
+        let target = write_target(&target);
+        let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+            continue;
+        };
+        let Some(prefix) = name.to_str().map(|n| format!(".{n}.")) else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let orphan = name.ends_with(TEMP_SUFFIX) && name.starts_with(&prefix);
+            if orphan && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 }
@@ -188,19 +252,21 @@ fn stage_config<T>(
 
 /// Reads and validates `credentials.toml`, sets the secret, and stages the result with mode
 /// 0600. Must run under the lock.
-fn stage_credentials(paths: &Paths, secret: &Secret) -> anyhow::Result<Staged> {
+fn stage_credentials(paths: &Paths, env_url: &str, secret: &Secret) -> anyhow::Result<Staged> {
     let path = paths.credentials_file();
     let mut doc = if let Some(text) = read_existing(&path)? {
-        parse_credentials(&path, &text)?;
+        parse_stored_credentials(&path, &text)?;
         parse_document(&path, &text)?
     } else {
         let mut doc = DocumentMut::new();
         doc.decor_mut().set_prefix(CREDENTIALS_HEADER);
         doc
     };
+    set_string(doc.as_table_mut(), "env_url", env_url.trim_end_matches('/'));
     set_string(doc.as_table_mut(), "client_secret", secret.expose());
     let text = doc.to_string();
-    if parse_credentials(&path, &text).ok().flatten().as_ref() != Some(secret) {
+    let back = parse_stored_credentials(&path, &text).unwrap_or_default();
+    if back.client_secret.as_ref() != Some(secret) || back.env_url.is_none() {
         anyhow::bail!("internal error: the edited credentials do not read back");
     }
     // No mode change: tempfile creates the file 0600, which is what we want.
@@ -479,7 +545,14 @@ mod tests {
             fs::read_to_string(paths.config_file()).expect("read"),
             bad_config
         );
-        assert!(save_init(&paths, Some(&Secret::new("s")), |_| Ok(())).is_err());
+        assert!(
+            save_init(
+                &paths,
+                Some(("https://a.example", &Secret::new("s"))),
+                |_| Ok(())
+            )
+            .is_err()
+        );
         assert_eq!(
             fs::read_to_string(paths.config_file()).expect("read"),
             bad_config
@@ -536,15 +609,19 @@ mod tests {
     fn save_init_writes_both_or_nothing() {
         let (_tmp, paths) = temp_paths();
         let secret = Secret::new("s3cr3t");
-        let err = save_init(&paths, Some(&secret), |c| -> anyhow::Result<()> {
-            c.set_client_id("skc_1");
-            anyhow::bail!("verification failed")
-        })
+        let err = save_init(
+            &paths,
+            Some(("https://a.example", &secret)),
+            |c| -> anyhow::Result<()> {
+                c.set_client_id("skc_1");
+                anyhow::bail!("verification failed")
+            },
+        )
         .expect_err("fails");
         assert_eq!(err.to_string(), "verification failed");
         assert_eq!(dir_names(&paths.dir), [".lock"]);
 
-        save_init(&paths, Some(&secret), |c| {
+        save_init(&paths, Some(("https://a.example", &secret)), |c| {
             c.set_env_url("https://acme.scalekit.dev");
             c.set_client_id("skc_1");
             Ok(())
@@ -557,7 +634,7 @@ mod tests {
         assert_eq!(load_client_secret(&paths).expect("secret"), Some(secret));
         assert_eq!(
             fs::read_to_string(paths.credentials_file()).expect("read"),
-            "# scalekit-auth client secret (keep private)\nclient_secret = \"s3cr3t\"\n"
+            "# scalekit-auth client secret (keep private)\nenv_url = \"https://a.example\"\nclient_secret = \"s3cr3t\"\n"
         );
 
         // None leaves credentials.toml alone.
@@ -584,7 +661,7 @@ mod tests {
         write_client_secret(&paths, &Secret::new("new")).expect("write");
         assert_eq!(
             fs::read_to_string(paths.credentials_file()).expect("read"),
-            "# my note\nclient_secret = \"new\" # rotated monthly\nextra = \"x\"\n"
+            "# my note\nclient_secret = \"new\" # rotated monthly\nextra = \"x\"\nenv_url = \"https://acme.scalekit.dev\"\n"
         );
     }
 
