@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::resolve::{self, Layer, Setting, Source};
+use crate::config::resolve::{self, Layer, Setting};
 use crate::config::{self as cfg, Config, Env, Paths, ServiceConfig};
 use crate::error::{CliError, ExitStatus};
 use crate::output::Output;
-use crate::scalekit::{self, ApiError, Client, ClientOptions, RequestEvent};
+use crate::scalekit::{self, Client, ClientOptions, RequestEvent};
 use crate::secret::Secret;
 
 /// Everything a command needs from the global options and the environment.
@@ -35,8 +35,6 @@ pub(crate) struct Context {
     pub(crate) out: Output,
     no_input: bool,
     http_timeout: Duration,
-    /// The environment URL the client was built for, and its source, for error hints.
-    target: Mutex<Option<(String, Source)>>,
     /// A stored secret without `env_url` (written before the binding rule) and the URL it
     /// was used with; bound to that URL once Scalekit accepts it.
     pending_binding: Mutex<Option<(String, Secret)>>,
@@ -68,7 +66,6 @@ impl Context {
             out,
             no_input,
             http_timeout: Duration::from_secs_f64(global.http_timeout),
-            target: Mutex::new(None),
             pending_binding: Mutex::new(None),
             verified: Arc::new(AtomicBool::new(false)),
         })
@@ -107,10 +104,8 @@ impl Context {
     pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Arc<Client>> {
         let resolved = self.scalekit(config)?;
         let sendable = resolved.sendable()?;
-        if let Some(url) = &resolved.env_url
-            && let Ok(mut target) = self.target.lock()
-        {
-            *target = Some((cfg::env_url_string(&url.value), url.source.clone()));
+        if let Some(url) = &resolved.env_url {
+            crate::error::note_env_url(&cfg::env_url_string(&url.value), &url.source.to_string());
         }
         if let Some(url) = sendable.bind_after_verify.clone()
             && let Ok(mut pending) = self.pending_binding.lock()
@@ -163,31 +158,6 @@ impl Context {
                 crate::error::classify(&err).message
             ));
         }
-    }
-
-    /// A Scalekit error, with a hint that names the URL in use and where it came from
-    /// instead of a variable that may not have set it.
-    fn explain(&self, err: anyhow::Error) -> anyhow::Error {
-        let Some((url, source)) = self.target.lock().ok().and_then(|t| t.clone()) else {
-            return err;
-        };
-        let hint = match err.chain().find_map(|c| c.downcast_ref::<ApiError>()) {
-            Some(ApiError::Unreachable { .. } | ApiError::Busy { .. }) => format!(
-                "check the network and the environment URL {url} (from {source}); this is safe \
-                 to retry"
-            ),
-            Some(ApiError::CredentialsRejected { .. } | ApiError::TokenRejected { .. }) => {
-                format!(
-                    "check the client ID and secret for {url} (the URL from {source}), or run \
-                     `scalekit-auth init`"
-                )
-            }
-            _ => return err,
-        };
-        if err.chain().any(|c| c.downcast_ref::<CliError>().is_some()) {
-            return err;
-        }
-        crate::error::classify(&err).with_hint(hint).into()
     }
 
     /// Validates a service name and finds its mapping, or exit 3 naming the command to add it.
@@ -245,7 +215,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
     };
     ctx.bind_if_verified();
-    result.map_err(|err| ctx.explain(err))
+    result
 }
 
 /// Ends the command with exit 130 on Ctrl-C, wherever it is: in a request, a retry's backoff,
