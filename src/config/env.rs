@@ -66,12 +66,13 @@ impl Env {
             return Ok(Self::layered(process, Vec::new()));
         };
         let file_vars = read_env_file(&path)?;
-        let mut env = Self::layered(process, file_vars.clone());
+        // The file's value is used where the process leaves the variable unset or empty.
         let names = file_vars
-            .into_iter()
-            .filter(|(k, v)| env.vars.get(k) == Some(v))
-            .map(|(k, _)| k)
+            .iter()
+            .filter(|(k, _)| !process.iter().any(|(pk, pv)| pk == k && !pv.is_empty()))
+            .map(|(k, _)| k.clone())
             .collect();
+        let mut env = Self::layered(process, file_vars);
         env.file = Some(EnvFile {
             path,
             names,
@@ -307,6 +308,19 @@ mod tests {
                 Some(path.as_str()).filter(|p| !p.is_empty())
             );
         }
+        // The env file remembers which values it gave, for the resolver's sources.
+        let named = env.file().expect("a file was read");
+        assert_eq!(
+            (named.path.as_path(), named.named_by),
+            (file.as_path(), "--env-file")
+        );
+        assert!(env.came_from_file("SCALEKIT_CONFIG_RS_TEST_ONLY"));
+        assert!(env.came_from_file("DUP"));
+        assert_eq!(
+            env.came_from_file("PATH"),
+            std::env::var("PATH").map_or(true, |p| p.is_empty())
+        );
+        assert!(!env.came_from_file("NOT_IN_THE_FILE"));
     }
 
     #[test]
