@@ -393,3 +393,44 @@ fn a_writer_waiting_for_the_lock_says_so() {
     run.assert_code(0);
     assert!(!run.stderr.contains("waiting"), "{}", run.stderr);
 }
+
+#[test]
+fn interactive_init_offers_the_saved_secret_only_for_its_own_url() {
+    let (w, evil, _) = configured_with_evil();
+    // The same URL (Enter keeps it): the saved secret may be kept.
+    let mut pty = w.pty(&["init"]);
+    pty.expect("Scalekit environment URL");
+    pty.send("\r");
+    pty.expect("Client ID");
+    pty.send("\r");
+    pty.expect("Keep the client secret already saved?");
+    pty.send("\r");
+    pty.expect("Default identifier");
+    pty.send("\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("(from env_url in config.toml)"), "{output}");
+    // Another URL: no offer; the secret for that environment is asked for.
+    let mut pty = w.pty(&["init"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{}\r", evil.emu.url()));
+    pty.expect("Client ID");
+    pty.send("\r");
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    pty.expect("Default identifier");
+    pty.send("\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(!output.contains("Keep the client secret"), "{output}");
+    assert!(
+        output.contains(&format!("{} (from prompt)", evil.emu.url())),
+        "{output}"
+    );
+    assert!(evil.requests().iter().all(|r| r == "POST /oauth/token"));
+    let credentials = fs::read_to_string(w.path("credentials.toml")).unwrap();
+    assert!(
+        credentials.contains(&format!("env_url = \"{}\"", evil.emu.url())),
+        "{credentials}"
+    );
+}
