@@ -200,6 +200,19 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
             )
         }
         ApiError::InvalidRequest { .. } => CliError::usage(message),
+        // The first request of a run is the token: an odd answer there usually means the
+        // URL is not a Scalekit environment, so name the URL and where it came from.
+        ApiError::Unexpected { path, .. } | ApiError::Decode { path, .. }
+            if path == "/oauth/token" =>
+        {
+            match ENV_URL_ORIGIN.get() {
+                Some(origin) => CliError::failed(message).with_hint(format!(
+                    "is {origin} a Scalekit environment URL? It should be the one shown in the \
+                     Scalekit dashboard"
+                )),
+                None => CliError::failed(message),
+            }
+        }
         ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
     }
 }

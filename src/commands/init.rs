@@ -162,6 +162,10 @@ pub(crate) fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitStatus> 
     }
 
     if !args.no_verify {
+        crate::error::note_env_url(
+            &cfg::env_url_string(&env_url.value),
+            &env_url.source.to_string(),
+        );
         verify(ctx, &env_url.value, &client_id.value, &client_secret.value)?;
     }
 

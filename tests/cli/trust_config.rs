@@ -434,3 +434,23 @@ fn interactive_init_offers_the_saved_secret_only_for_its_own_url() {
         "{credentials}"
     );
 }
+
+#[test]
+fn an_odd_token_answer_names_the_url_and_where_it_came_from() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.emu.queue_fault(scalekit_emulator::Fault {
+        path: "/oauth/token".into(),
+        status: Some(501),
+        ..scalekit_emulator::Fault::default()
+    });
+    let run = w.run(&["token", "gmail"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("501")
+            && run
+                .stderr
+                .contains(&format!("is {} (from env_url in config.toml)", w.emu.url())),
+        "{}",
+        run.stderr
+    );
+}
