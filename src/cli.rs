@@ -65,18 +65,13 @@ pub(crate) struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// Where config.toml and credentials.toml live [default: ~/.config/scalekit-auth]
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        env = "SCALEKIT_AUTH_CONFIG_DIR",
-        value_hint = ValueHint::DirPath
-    )]
+    /// Where config.toml and credentials.toml live (also SCALEKIT_AUTH_CONFIG_DIR)
+    /// [default: ~/.config/scalekit-auth]
+    #[arg(long, global = true, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub(crate) config_dir: Option<PathBuf>,
 
-    /// A dotenv file to read SCALEKIT_* from [default: ./.env when it exists]; never overrides
-    /// variables already set
+    /// A dotenv file to read SCALEKIT_* from (also SCALEKIT_AUTH_ENV_FILE); never overrides
+    /// variables already set. A ./.env is never read unless named here
     #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) env_file: Option<PathBuf>,
 

@@ -5,14 +5,13 @@
 //! `config.toml`, which a static script could not know.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 use clap::CommandFactory;
 use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::{CompleteEnv, Shells};
 
 use crate::cli::Cli;
-use crate::config::{self, Paths};
+use crate::config::{self, Env, Paths, resolve};
 use crate::output::safe;
 
 /// The variable that turns a run into a completion request. Specific to this tool, so that a
@@ -63,11 +62,15 @@ fi
 "#;
 
 /// The configured service names, for SERVICE arguments (the engine filters them by what is
-/// typed). Reads `config.toml` from `SCALEKIT_AUTH_CONFIG_DIR` or the default directory;
+/// typed). Reads `config.toml` from the directory the resolver picks without flags
+/// (`SCALEKIT_AUTH_CONFIG_DIR`, from the environment or a named env file, else the default);
 /// `--config-dir` on the command line is not visible to a value completer. Any error gives
 /// no candidates and prints nothing: a completion must never write to the terminal.
 pub(crate) fn service_candidates() -> Vec<CompletionCandidate> {
-    let dir = std::env::var_os("SCALEKIT_AUTH_CONFIG_DIR").map(PathBuf::from);
+    let Ok(env) = Env::load(None) else {
+        return Vec::new();
+    };
+    let dir = resolve::config_dir(None, &env).map(|d| d.value);
     let Ok(paths) = Paths::new(dir) else {
         return Vec::new();
     };

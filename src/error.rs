@@ -4,6 +4,18 @@
 //! by finding a [`CliError`] (or a `scalekit::ApiError`) in the error's chain.
 
 use std::fmt;
+use std::sync::OnceLock;
+
+/// The environment URL this run talks to and where it came from, e.g.
+/// `http://127.0.0.1:9 (from env_url in config.toml)`, so that a network hint names the
+/// setting to check instead of a variable that may not be set.
+static ENV_URL_ORIGIN: OnceLock<String> = OnceLock::new();
+
+/// Records the environment URL in use and its source, for the hints of [`classify`]. The
+/// first call wins (a run talks to one environment).
+pub(crate) fn note_env_url(url: &str, source: &str) {
+    let _ = ENV_URL_ORIGIN.set(format!("{url} (from {source})"));
+}
 
 /// The process exit codes of cli.md's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,13 +186,33 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
     use crate::scalekit::ApiError;
     match api {
         ApiError::Unreachable { .. } | ApiError::Busy { .. } => CliError::unreachable(message)
-            .with_hint("check the network and SCALEKIT_ENV_URL; this is safe to retry"),
+            .with_hint(match ENV_URL_ORIGIN.get() {
+                Some(origin) => {
+                    format!(
+                        "check the network and the environment URL {origin}; this is safe to retry"
+                    )
+                }
+                None => "check the network and SCALEKIT_ENV_URL; this is safe to retry".to_owned(),
+            }),
         ApiError::CredentialsRejected { .. } | ApiError::TokenRejected { .. } => {
             CliError::not_configured(message).with_hint(
                 "check SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or run `scalekit-auth init`",
             )
         }
         ApiError::InvalidRequest { .. } => CliError::usage(message),
+        // The first request of a run is the token: an odd answer there usually means the
+        // URL is not a Scalekit environment, so name the URL and where it came from.
+        ApiError::Unexpected { path, .. } | ApiError::Decode { path, .. }
+            if path == "/oauth/token" =>
+        {
+            match ENV_URL_ORIGIN.get() {
+                Some(origin) => CliError::failed(message).with_hint(format!(
+                    "is {origin} a Scalekit environment URL? It should be the one shown in the \
+                     Scalekit dashboard"
+                )),
+                None => CliError::failed(message),
+            }
+        }
         ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
     }
 }

@@ -118,7 +118,8 @@ mod tests {
     use super::Secret;
     use crate::commands::Target;
     use crate::commands::token::{Credential, Scheme};
-    use crate::config::{Config, Credentials, Env, Import, ServiceConfig};
+    use crate::config::resolve::{Layer, Setting, Source};
+    use crate::config::{Config, Env, Import, ServiceConfig, StoredCredentials};
     use crate::scalekit::ClientOptions;
     use crate::scalekit::types::{
         AccountEnvelope, ConnectedAccount, OauthToken, StaticAuth, TokenResponse,
@@ -152,11 +153,18 @@ mod tests {
             },
         );
         assert_redacted(
-            "Credentials",
-            &Credentials {
+            "StoredCredentials",
+            &StoredCredentials {
                 env_url: Some("https://acme.scalekit.dev".into()),
-                client_id: Some("skc_1".into()),
                 client_secret: Some(secret()),
+            },
+        );
+        assert_redacted(
+            "resolve::Layer",
+            &Layer {
+                env_url: None,
+                client_id: Some(Setting::new("skc_1".into(), Source::Flag("--client-id"))),
+                client_secret: Some(Setting::new(secret(), Source::Prompt)),
             },
         );
         assert_redacted(

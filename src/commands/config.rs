@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::Context;
 use crate::cli::ConfigArgs;
-use crate::config::{self as cfg};
+use crate::config::{self as cfg, resolve};
 use crate::error::{CliError, ExitStatus};
 use crate::hosts;
 use crate::output::safe;
@@ -73,7 +73,9 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
         .services
         .get(service)
         .ok_or_else(|| not_mapped(service))?;
-    let identifier = cfg::resolve_identifier(None, Some(mapping), &ctx.env, &config).ok();
+    let identifier = resolve::identifier(None, Some(mapping), &ctx.env, &config)
+        .ok()
+        .map(|id| id.value);
     if json {
         ctx.out.json(&json!({
             "service": service,

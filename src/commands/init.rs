@@ -7,137 +7,227 @@ use std::io::Read;
 
 use super::Context;
 use crate::cli::InitArgs;
+use crate::config::resolve::{self, Layer, Setting, Source};
 use crate::config::{self as cfg, Import, ServiceConfig};
 use crate::error::{CliError, ExitStatus};
 use crate::prompt;
 use crate::scalekit::{self, Client, ClientOptions};
 use crate::secret::Secret;
 
-/// What `init` will save.
-#[derive(Debug, Default)]
-struct Answers {
-    env_url: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<Secret>,
-    identifier: Option<String>,
-    services: BTreeMap<String, ServiceConfig>,
-}
-
 pub(crate) fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitStatus> {
     let interactive = ctx.interactive(false);
     let existing = ctx.config()?;
-    let stored_secret = cfg::load_client_secret(&ctx.paths)?;
+    let stored = cfg::load_credentials(&ctx.paths)?;
 
-    // Highest first: flags, environment, imported files, then (interactive) prompts.
-    let mut answers = Answers {
-        env_url: args.env_url.clone().or_else(|| env_url(ctx)),
+    // The one resolver decides, highest first: flags, the environment (with a named env
+    // file), imported files, then the files already saved. Prompts fill what is left.
+    let flags = Layer {
+        env_url: args
+            .env_url
+            .clone()
+            .map(|u| Setting::new(u, Source::Flag("--env-url"))),
         client_id: args
             .client_id
             .clone()
-            .or_else(|| ctx.env.get("SCALEKIT_CLIENT_ID").map(str::to_owned)),
-        client_secret: None,
-        identifier: args.identifier.clone(),
-        services: BTreeMap::new(),
+            .map(|id| Setting::new(id, Source::Flag("--client-id"))),
+        client_secret: if args.client_secret_stdin {
+            Some(Setting::new(
+                read_secret_from_stdin()?,
+                Source::Flag("--client-secret-stdin"),
+            ))
+        } else {
+            None
+        },
     };
-    if args.client_secret_stdin {
-        answers.client_secret = Some(read_secret_from_stdin()?);
-    } else if let Some(secret) = ctx.env.get("SCALEKIT_CLIENT_SECRET") {
-        answers.client_secret = Some(Secret::new(secret));
-    }
+    let mut identifier = args
+        .identifier
+        .clone()
+        .map(|id| Setting::new(id, Source::Flag("--identifier")));
+    let mut imports = Layer::default();
+    let mut services = BTreeMap::<String, ServiceConfig>::new();
     for path in &args.imports {
+        let from = || Source::Import(path.clone());
         match cfg::parse_import(path)? {
-            Import::Services(services) => answers.services.extend(services),
+            Import::Services(found) => services.extend(found),
             Import::Env {
                 env_url,
                 client_id,
                 client_secret,
-                identifier,
+                identifier: id,
             } => {
-                answers.env_url = answers.env_url.or(env_url);
-                answers.client_id = answers.client_id.or(client_id);
-                answers.client_secret = answers.client_secret.or(client_secret);
-                answers.identifier = answers.identifier.or(identifier);
+                imports.env_url = first(imports.env_url.take(), env_url, from());
+                imports.client_id = first(imports.client_id.take(), client_id, from());
+                imports.client_secret = first(imports.client_secret.take(), client_secret, from());
+                identifier = first(identifier.take(), id, from());
             }
         }
     }
-
-    // Validate what was given before asking for the rest.
-    if let Some(url) = &answers.env_url {
-        cfg::validate_env_url(url)?;
+    if let Some(id) = &identifier {
+        cfg::validate_identifier(&id.value)?;
     }
-    if let Some(identifier) = &answers.identifier {
-        cfg::validate_identifier(identifier)?;
-    }
+    let resolved = resolve::scalekit(flags, &ctx.env, imports, &existing, &stored)?;
+    let from_files =
+        |source: &Source| matches!(source, Source::ConfigToml(_) | Source::CredentialsToml(_));
 
+    let mut env_url = resolved.env_url.clone();
+    let mut client_id = resolved.client_id.clone();
+    let mut client_secret = resolved.client_secret.clone();
     if interactive {
         prompt::restore_terminal_on_interrupt();
-        ask_missing(ctx, &mut answers, &existing, stored_secret.is_some())?;
+        if env_url.as_ref().is_none_or(|u| from_files(&u.source)) {
+            let answer = prompt::input(
+                "Scalekit environment URL (e.g. https://acme.scalekit.dev)",
+                env_url
+                    .as_ref()
+                    .map(|u| cfg::env_url_string(&u.value))
+                    .as_deref(),
+                |answer| {
+                    cfg::validate_env_url(answer)
+                        .map(|_| ())
+                        .map_err(|e| e.message)
+                },
+            )?;
+            let url = cfg::validate_env_url(&answer)?;
+            let source = match &env_url {
+                Some(old) if old.value == url => old.source.clone(),
+                _ => Source::Prompt,
+            };
+            env_url = Some(Setting::new(url, source));
+        }
+        if client_id.as_ref().is_none_or(|id| from_files(&id.source)) {
+            let answer = prompt::input(
+                "Client ID (skc_…)",
+                client_id.as_ref().map(|id| id.value.as_str()),
+                |answer| {
+                    if answer.is_empty() {
+                        Err("the client ID cannot be empty".into())
+                    } else {
+                        Ok(())
+                    }
+                },
+            )?;
+            let source = match &client_id {
+                Some(old) if old.value == answer => old.source.clone(),
+                _ => Source::Prompt,
+            };
+            client_id = Some(Setting::new(answer, source));
+        }
+        if client_secret.as_ref().is_none_or(|s| from_files(&s.source)) {
+            // The saved secret is offered only for the URL it was saved with.
+            let keepable = client_secret.is_some()
+                && env_url
+                    .as_ref()
+                    .is_some_and(|u| resolved.check_binding(&u.value, &u.source).is_ok());
+            let keep = keepable && prompt::confirm("Keep the client secret already saved?", true)?;
+            if !keep {
+                client_secret = Some(Setting::new(
+                    prompt::password("Client secret")?,
+                    Source::Prompt,
+                ));
+            }
+        }
+        if identifier.is_none() {
+            let suggestion = resolve::default_identifier(&ctx.env, &existing)
+                .map(|s| s.value)
+                .or_else(|| ctx.env.get("USER").map(str::to_owned));
+            let answer = prompt::input(
+                "Default identifier (your user's key in Scalekit)",
+                suggestion.as_deref(),
+                |answer| cfg::validate_identifier(answer).map_err(|e| e.message),
+            )?;
+            identifier = Some(Setting::new(answer, Source::Prompt));
+        }
     }
-    let env_url = answers
-        .env_url
-        .clone()
-        .or(existing.env_url.clone())
-        .ok_or_else(|| {
-            missing(
-                "the Scalekit environment URL",
-                "--env-url URL (or SCALEKIT_ENV_URL)",
-            )
-        })?;
-    let env_url = cfg::validate_env_url(&env_url)?;
-    let client_id = answers
-        .client_id
-        .clone()
-        .or(existing.client_id.clone())
-        .filter(|id| !id.trim().is_empty())
-        .ok_or_else(|| {
-            missing(
-                "the Scalekit client ID",
-                "--client-id ID (or SCALEKIT_CLIENT_ID)",
-            )
-        })?;
-    let secret_for_check = answers
-        .client_secret
-        .clone()
-        .or(stored_secret)
-        .ok_or_else(|| {
-            missing(
-                "the Scalekit client secret",
-                "--client-secret-stdin (or SCALEKIT_CLIENT_SECRET)",
-            )
-        })?;
+    let env_url = env_url.ok_or_else(|| {
+        missing(
+            "the Scalekit environment URL",
+            "--env-url URL (or SCALEKIT_ENV_URL)",
+        )
+    })?;
+    let client_id = client_id.ok_or_else(|| {
+        missing(
+            "the Scalekit client ID",
+            "--client-id ID (or SCALEKIT_CLIENT_ID)",
+        )
+    })?;
+    let client_secret = client_secret.ok_or_else(|| {
+        missing(
+            "the Scalekit client secret",
+            "--client-secret-stdin (or SCALEKIT_CLIENT_SECRET)",
+        )
+    })?;
+    // The binding rule: the saved secret is never sent to another URL, not even to check it.
+    if from_files(&client_secret.source) {
+        resolved.check_binding(&env_url.value, &env_url.source)?;
+    }
 
     if !args.no_verify {
-        verify(ctx, &env_url, &client_id, &secret_for_check)?;
+        crate::error::note_env_url(
+            &cfg::env_url_string(&env_url.value),
+            &env_url.source.to_string(),
+        );
+        verify(ctx, &env_url.value, &client_id.value, &client_secret.value)?;
     }
 
-    let env_url_text = env_url.as_str().trim_end_matches('/').to_owned();
-    cfg::save_init(&ctx.paths, answers.client_secret.as_ref(), |edit| {
-        edit.set_env_url(&env_url_text);
-        edit.set_client_id(&client_id);
-        if let Some(identifier) = &answers.identifier {
-            edit.set_default_identifier(Some(identifier));
-        }
-        // Imported services are added or updated; existing mappings are never removed.
-        for (service, mapping) in &answers.services {
-            edit.set_service(
-                service,
-                &mapping.connection_name,
-                mapping.identifier.as_deref(),
-            );
-        }
-        Ok(())
-    })?;
+    let env_url_text = cfg::env_url_string(&env_url.value);
+    // credentials.toml always records the URL beside the secret (a kept, older secret gets
+    // bound here); it is renamed before config.toml (see `save_init`).
+    cfg::save_init(
+        &ctx.paths,
+        Some((env_url_text.as_str(), &client_secret.value)),
+        |edit| {
+            edit.set_env_url(&env_url_text);
+            edit.set_client_id(&client_id.value);
+            if let Some(identifier) = &identifier {
+                edit.set_default_identifier(Some(&identifier.value));
+            }
+            // Imported services are added or updated; existing mappings are never removed.
+            for (service, mapping) in &services {
+                edit.set_service(
+                    service,
+                    &mapping.connection_name,
+                    mapping.identifier.as_deref(),
+                );
+            }
+            Ok(())
+        },
+    )?;
 
     ctx.out
         .success(&format!("saved {}", ctx.paths.config_file().display()));
-    if answers.client_secret.is_some() {
-        ctx.out.success(&format!(
-            "saved {} (mode 0600)",
-            ctx.paths.credentials_file().display()
-        ));
+    ctx.out.success(&format!(
+        "saved {} (mode 0600)",
+        ctx.paths.credentials_file().display()
+    ));
+    // Where each saved value came from: a value from an unexpected place shows here.
+    let config_dir_source = ctx
+        .config_dir
+        .as_ref()
+        .map_or(Source::Default, |d| d.source.clone());
+    ctx.out.info(&format!(
+        "  config directory: {} (from {config_dir_source})",
+        ctx.paths.dir.display()
+    ));
+    ctx.out.info(&format!(
+        "  environment URL:  {env_url_text} (from {})",
+        env_url.source
+    ));
+    ctx.out.info(&format!(
+        "  client ID:        {} (from {})",
+        client_id.value, client_id.source
+    ));
+    let identifier = identifier.or_else(|| resolve::default_identifier(&ctx.env, &existing));
+    match &identifier {
+        Some(id) => ctx.out.info(&format!(
+            "  identifier:       {} (from {})",
+            id.value, id.source
+        )),
+        None => ctx
+            .out
+            .info("  identifier:       none (pass --identifier ID to set one)"),
     }
-    if !answers.services.is_empty() {
-        let names: Vec<&str> = answers.services.keys().map(String::as_str).collect();
+    if !services.is_empty() {
+        let names: Vec<&str> = services.keys().map(String::as_str).collect();
         ctx.out
             .info(&format!("imported services: {}", names.join(", ")));
     }
@@ -152,11 +242,9 @@ pub(crate) fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitStatus> 
     Ok(ExitStatus::Success)
 }
 
-fn env_url(ctx: &Context) -> Option<String> {
-    ctx.env
-        .get("SCALEKIT_ENV_URL")
-        .or_else(|| ctx.env.get("SCALEKIT_ENVIRONMENT_URL"))
-        .map(str::to_owned)
+/// The value found first (an earlier `--import` or a flag wins), else `new` from `source`.
+fn first<T>(old: Option<Setting<T>>, new: Option<T>, source: Source) -> Option<Setting<T>> {
+    old.or_else(|| new.map(|v| Setting::new(v, source)))
 }
 
 fn missing(what: &str, flag: &str) -> CliError {
@@ -176,66 +264,6 @@ fn read_secret_from_stdin() -> anyhow::Result<Secret> {
         return Err(CliError::usage("--client-secret-stdin: standard input was empty").into());
     }
     Ok(Secret::new(secret))
-}
-
-/// Prompts for every value not given yet, with the existing config's values as defaults.
-fn ask_missing(
-    ctx: &Context,
-    answers: &mut Answers,
-    existing: &cfg::Config,
-    has_stored_secret: bool,
-) -> anyhow::Result<()> {
-    if answers.env_url.is_none() {
-        let url = prompt::input(
-            "Scalekit environment URL (e.g. https://acme.scalekit.dev)",
-            existing.env_url.as_deref(),
-            |answer| {
-                cfg::validate_env_url(answer)
-                    .map(|_| ())
-                    .map_err(|e| e.message)
-            },
-        )?;
-        answers.env_url = Some(url);
-    }
-    if answers.client_id.is_none() {
-        let id = prompt::input(
-            "Client ID (skc_…)",
-            existing.client_id.as_deref(),
-            |answer| {
-                if answer.is_empty() {
-                    Err("the client ID cannot be empty".into())
-                } else {
-                    Ok(())
-                }
-            },
-        )?;
-        answers.client_id = Some(id);
-    }
-    if answers.client_secret.is_none() {
-        let keep =
-            has_stored_secret && prompt::confirm("Keep the client secret already saved?", true)?;
-        if !keep {
-            answers.client_secret = Some(prompt::password("Client secret")?);
-        }
-    }
-    if answers.identifier.is_none() {
-        let suggestion = existing
-            .identifier
-            .clone()
-            .or_else(|| {
-                cfg::identity_md_path(&ctx.env)
-                    .and_then(|p| std::fs::read_to_string(p).ok())
-                    .and_then(|text| cfg::identifier_from_identity_md(&text))
-            })
-            .or_else(|| ctx.env.get("USER").map(str::to_owned));
-        let id = prompt::input(
-            "Default identifier (your user's key in Scalekit)",
-            suggestion.as_deref(),
-            |answer| cfg::validate_identifier(answer).map_err(|e| e.message),
-        )?;
-        answers.identifier = Some(id);
-    }
-    Ok(())
 }
 
 /// `POST /oauth/token` with the new credentials. Rejected: exit 3; unreachable: exit 5.

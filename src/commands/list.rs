@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::Context;
 use crate::cli::ListArgs;
-use crate::config as cfg;
+use crate::config::{self as cfg, resolve};
 use crate::error::ExitStatus;
 use crate::output::format_table;
 use crate::scalekit::types::format_timestamp;
@@ -20,7 +20,9 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> 
         .iter()
         .map(|(service, mapping)| {
             // The effective identifier, or null when none resolves.
-            let identifier = cfg::resolve_identifier(None, Some(mapping), &ctx.env, &config).ok();
+            let identifier = resolve::identifier(None, Some(mapping), &ctx.env, &config)
+                .ok()
+                .map(|id| id.value);
             (service.clone(), mapping.connection_name.clone(), identifier)
         })
         .collect();

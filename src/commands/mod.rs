@@ -13,22 +13,33 @@ pub(crate) mod status;
 pub(crate) mod token;
 
 use std::io::IsTerminal;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::resolve::{self, Layer, Setting};
 use crate::config::{self as cfg, Config, Env, Paths, ServiceConfig};
 use crate::error::{CliError, ExitStatus};
 use crate::output::Output;
-use crate::scalekit::{self, Client, ClientOptions};
+use crate::scalekit::{self, Client, ClientOptions, RequestEvent};
+use crate::secret::Secret;
 
 /// Everything a command needs from the global options and the environment.
 pub(crate) struct Context {
     pub(crate) env: Env,
     pub(crate) paths: Paths,
+    /// Where the config directory came from (`None`: the platform's default).
+    pub(crate) config_dir: Option<Setting<PathBuf>>,
     pub(crate) out: Output,
     no_input: bool,
     http_timeout: Duration,
+    /// A stored secret without `env_url` (written before the binding rule) and the URL it
+    /// was used with; bound to that URL once Scalekit accepts it.
+    pending_binding: Mutex<Option<(String, Secret)>>,
+    /// Set when `POST /oauth/token` succeeded in this run.
+    verified: Arc<AtomicBool>,
 }
 
 /// A service resolved against the config: what to ask Scalekit for.
@@ -40,18 +51,23 @@ pub(crate) struct Target {
 }
 
 impl Context {
-    /// Reads the environment (with the env file) and decides the config directory.
+    /// Reads the environment (with the named env file, if any) and decides the config
+    /// directory, both through the resolver.
     pub(crate) fn new(global: &GlobalArgs, out: Output) -> anyhow::Result<Self> {
         let env = Env::load(global.env_file.as_deref())?;
-        let paths = Paths::new(global.config_dir.clone())?;
+        let config_dir = resolve::config_dir(global.config_dir.clone(), &env);
+        let paths = Paths::new(config_dir.as_ref().map(|d| d.value.clone()))?;
         let no_input =
             global.no_input || env.is_truthy("SCALEKIT_AUTH_NO_INPUT") || env.is_truthy("CI");
         Ok(Self {
             env,
             paths,
+            config_dir,
             out,
             no_input,
             http_timeout: Duration::from_secs_f64(global.http_timeout),
+            pending_binding: Mutex::new(None),
+            verified: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -71,50 +87,77 @@ impl Context {
         cfg::load(&self.paths)
     }
 
-    /// A Scalekit client from the resolved credentials, or exit 3 naming what is missing.
+    /// The Scalekit credentials in effect, each with its source.
+    pub(crate) fn scalekit(&self, config: &Config) -> anyhow::Result<resolve::Scalekit> {
+        let stored = cfg::load_credentials(&self.paths)?;
+        Ok(resolve::scalekit(
+            Layer::default(),
+            &self.env,
+            Layer::default(),
+            config,
+            &stored,
+        )?)
+    }
+
+    /// A Scalekit client from the resolved credentials, or exit 3 naming what is missing, or
+    /// exit 3 when the stored secret would go to another URL than the one it was saved with.
     pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Arc<Client>> {
-        let stored_secret = cfg::load_client_secret(&self.paths)?;
-        let creds = cfg::resolve_credentials(&self.env, config, stored_secret);
-        let mut missing = Vec::new();
-        if creds.env_url.is_none() {
-            missing.push("SCALEKIT_ENV_URL");
+        let resolved = self.scalekit(config)?;
+        let sendable = resolved.sendable()?;
+        if let Some(url) = &resolved.env_url {
+            crate::error::note_env_url(&cfg::env_url_string(&url.value), &url.source.to_string());
         }
-        if creds.client_id.is_none() {
-            missing.push("SCALEKIT_CLIENT_ID");
-        }
-        if creds
-            .client_secret
-            .as_ref()
-            .is_none_or(crate::secret::Secret::is_empty)
+        if let Some(url) = sendable.bind_after_verify.clone()
+            && let Ok(mut pending) = self.pending_binding.lock()
         {
-            missing.push("SCALEKIT_CLIENT_SECRET");
+            *pending = Some((url, sendable.client_secret.clone()));
         }
-        let (Some(env_url), Some(client_id), Some(client_secret), true) = (
-            creds.env_url,
-            creds.client_id,
-            creds.client_secret,
-            missing.is_empty(),
-        ) else {
-            return Err(CliError::not_configured(format!(
-                "no Scalekit credentials: {} not set",
-                missing.join(", ")
-            ))
-            .with_hint(
-                "run `scalekit-auth init`, or set SCALEKIT_ENV_URL, SCALEKIT_CLIENT_ID and \
-                 SCALEKIT_CLIENT_SECRET",
-            )
-            .into());
-        };
-        let env_url = cfg::validate_env_url(&env_url)?;
         let client = Client::new(ClientOptions {
-            env_url,
-            client_id,
-            client_secret,
+            env_url: sendable.env_url,
+            client_id: sendable.client_id,
+            client_secret: sendable.client_secret,
             http_timeout: self.http_timeout,
             retry_budget: scalekit::DEFAULT_RETRY_BUDGET,
-            observer: self.out.request_observer(),
+            observer: Some(self.observer()),
         })?;
         Ok(Arc::new(client))
+    }
+
+    /// `--verbose`'s observer, plus a note of a successful `POST /oauth/token`: the run that
+    /// verifies a stored secret without `env_url` binds it (README "Scalekit credentials").
+    fn observer(&self) -> scalekit::Observer {
+        let verbose = self.out.request_observer();
+        let verified = Arc::clone(&self.verified);
+        Arc::new(move |event: &RequestEvent| {
+            if let Some(verbose) = &verbose {
+                verbose(event);
+            }
+            if event.method == reqwest::Method::POST
+                && event.path == "/oauth/token"
+                && event.status.is_some_and(|s| (200..300).contains(&s))
+            {
+                verified.store(true, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// Binds an old `credentials.toml` (no `env_url`) to the URL Scalekit just accepted its
+    /// secret for. Best effort: a failure leaves the file as it was, still usable only with
+    /// config.toml's `env_url`, and says so.
+    fn bind_if_verified(&self) {
+        if !self.verified.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some((url, secret)) = self.pending_binding.lock().ok().and_then(|mut p| p.take())
+        else {
+            return;
+        };
+        if let Err(err) = cfg::bind_stored_secret(&self.paths, &url, &secret) {
+            self.out.warn(&format!(
+                "could not record the environment URL in credentials.toml: {}",
+                crate::error::classify(&err).message
+            ));
+        }
     }
 
     /// Validates a service name and finds its mapping, or exit 3 naming the command to add it.
@@ -141,12 +184,11 @@ impl Context {
         identifier_flag: Option<&str>,
     ) -> Result<Target, CliError> {
         let (service, mapping) = self.service(config, name)?;
-        let identifier =
-            cfg::resolve_identifier(identifier_flag, Some(mapping), &self.env, config)?;
+        let identifier = resolve::identifier(identifier_flag, Some(mapping), &self.env, config)?;
         Ok(Target {
             service,
             connection_name: mapping.connection_name.clone(),
-            identifier,
+            identifier: identifier.value,
         })
     }
 }
@@ -158,7 +200,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         return completions::run(&out, args);
     }
     let ctx = Context::new(&cli.global, out)?;
-    match cli.command {
+    let result = match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Config(args) => config::run(&ctx, &args),
         Command::Authorize(args) => block_on(interruptible(authorize::run(&ctx, &args))),
@@ -171,7 +213,9 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         // exec is interruptible until the child runs; then signals go to the child.
         // remove is not: its confirmation prompt blocks, and must keep Ctrl-C's default.
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
-    }
+    };
+    ctx.bind_if_verified();
+    result
 }
 
 /// Ends the command with exit 130 on Ctrl-C, wherever it is: in a request, a retry's backoff,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Context, Target};
 use crate::cli::StatusArgs;
-use crate::config::{self as cfg, Config};
+use crate::config::{self as cfg, Config, resolve};
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
 use crate::output::{format_table, safe};
 use crate::scalekit::Client;
@@ -82,8 +82,12 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
     };
 
     let exit = exit_status(credentials, &rows);
-    let env_url = cfg::resolve_credentials(&ctx.env, &config, None).env_url;
-    let client_id = cfg::resolve_credentials(&ctx.env, &config, None).client_id;
+    let resolved = ctx.scalekit(&config).ok();
+    let env_url = resolved
+        .as_ref()
+        .and_then(|r| r.env_url.as_ref())
+        .map(|u| cfg::env_url_string(&u.value));
+    let client_id = resolved.and_then(|r| r.client_id).map(|id| id.value);
     if args.json {
         ctx.out.json(&json!({
             "env_url": env_url,
@@ -205,7 +209,9 @@ async fn identity_rows(
     for name in names {
         match ctx.service(config, name) {
             Ok((service, mapping)) => {
-                let selected = cfg::resolve_identifier(None, Some(mapping), &ctx.env, config).ok();
+                let selected = resolve::identifier(None, Some(mapping), &ctx.env, config)
+                    .ok()
+                    .map(|id| id.value);
                 let connection = mapping.connection_name.clone();
                 lookups.push((groups.len(), service.clone(), connection.clone(), selected));
                 let status = if credentials == Credentials::Unreachable {

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::{Paths, load, load_client_secret, parse_dotenv, parse_import, update};
+use super::env::parse_dotenv;
+use super::{Paths, load, load_client_secret, parse_import, update};
 use crate::error::{CliError, ErrorKind};
 
 /// `PROPTEST_CASES` when set, else a count small enough for every CI run.

@@ -74,8 +74,7 @@ fn a_machine_without_ca_certificates_still_reaches_a_loopback_emulator() {
 
     // With https the CA store is needed: a clear error (exit 1) that says what to do, and
     // no request.
-    w.env
-        .insert("SCALEKIT_ENV_URL".into(), "https://127.0.0.1:9".into());
+    w.redirect("https://127.0.0.1:9");
     let run = w.run(&["token", "gmail"]);
     run.assert_code(1);
     assert!(

@@ -102,6 +102,15 @@ impl World {
         .assert_code(0);
     }
 
+    /// Points every run at `url` through the environment, with the client secret beside it:
+    /// the secret saved by `init` is sent only to the URL it was saved with, so a test that
+    /// talks to another server gives that server the secret the way a user would.
+    pub(crate) fn redirect(&mut self, url: &str) {
+        self.env.insert("SCALEKIT_ENV_URL".into(), url.into());
+        self.env
+            .insert("SCALEKIT_CLIENT_SECRET".into(), SECRET.into());
+    }
+
     /// Seeds an ACTIVE OAuth account and returns its access token.
     pub(crate) fn seed_active(&self, connector: &str, identifier: &str) -> String {
         self.emu.seed(SeedAccount {

@@ -143,7 +143,7 @@ fn serve(stream: TcpStream, hostile_path: &str, answer: &Answer, log: &Mutex<Vec
 fn assert_rejected(hostile_path: &'static str, answer: Answer, expect: &str) {
     let server = Hostile::start(hostile_path, answer);
     let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
-    w.env.insert("SCALEKIT_ENV_URL".into(), server.url.clone());
+    w.redirect(&server.url);
     let run = w.run(&["token", "gmail"]);
     run.assert_code(1);
     assert_eq!(run.stdout, "", "nothing on stdout");
@@ -254,7 +254,7 @@ fn timestamps_at_the_edge_of_the_calendar_are_unknown_not_a_crash() {
         "authorization_details":{"oauth_token":{"access_token":"tok-edge","scopes":[]}}}}"#;
     let server = Hostile::start(AUTH, Answer::json(body));
     let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
-    w.env.insert("SCALEKIT_ENV_URL".into(), server.url.clone());
+    w.redirect(&server.url);
     let run = w.run(&["token", "gmail", "--json"]);
     run.assert_code(0);
     assert_eq!(run.json()["access_token"], "tok-edge");

@@ -120,21 +120,41 @@ fn missing_values_name_the_flag_that_gives_them() {
 fn environment_and_env_file_supply_the_values() {
     let mut w = World::new();
     write(
-        &w.cwd.join(".env"),
+        &w.cwd.join("dev.env"),
         &format!(
             "SCALEKIT_ENVIRONMENT_URL={}\nSCALEKIT_CLIENT_ID={CLIENT_ID}\n",
             w.emu.url()
         ),
     );
     w.env.insert("SCALEKIT_CLIENT_SECRET".into(), SECRET.into());
-    w.run(&["init"]).assert_code(0);
+    let run = w.run(&["init", "--env-file", "dev.env"]);
+    run.assert_code(0);
     assert!(w.config_toml().contains(CLIENT_ID));
-    // A variable already set wins over the env file.
+    // init says where each value came from.
+    for line in [
+        "SCALEKIT_ENVIRONMENT_URL from --env-file dev.env".to_owned(),
+        format!("{CLIENT_ID} (from SCALEKIT_CLIENT_ID from --env-file dev.env)"),
+    ] {
+        assert!(run.stderr.contains(&line), "{line}: {}", run.stderr);
+    }
+    // SCALEKIT_AUTH_ENV_FILE names the file too, and a variable already set wins over it.
+    w.env
+        .insert("SCALEKIT_AUTH_ENV_FILE".into(), "dev.env".into());
     w.env
         .insert("SCALEKIT_CLIENT_ID".into(), "skc_from_env".into());
     let run = w.run(&["init", "--no-verify"]);
     run.assert_code(0);
     assert!(w.config_toml().contains("skc_from_env"));
+    assert!(
+        run.stderr
+            .contains("skc_from_env (from SCALEKIT_CLIENT_ID)")
+            && run
+                .stderr
+                .contains("SCALEKIT_ENVIRONMENT_URL from SCALEKIT_AUTH_ENV_FILE dev.env"),
+        "{}",
+        run.stderr
+    );
+    w.env.remove("SCALEKIT_AUTH_ENV_FILE");
     // An explicit env file that does not exist is a usage error.
     let run = w.run(&["--env-file", "/nonexistent/.env", "list"]);
     run.assert_code(2);

@@ -23,4 +23,5 @@ mod secrets;
 mod skill;
 mod status;
 mod token;
+mod trust_config;
 mod trust_output;

@@ -192,10 +192,7 @@ fn connection_refused_is_exit_5() {
         .local_addr()
         .unwrap()
         .port();
-    w.env.insert(
-        "SCALEKIT_ENV_URL".into(),
-        format!("http://127.0.0.1:{port}"),
-    );
+    w.redirect(&format!("http://127.0.0.1:{port}"));
     let run = w.run(&["token", "gmail"]);
     run.assert_code(5);
     assert!(

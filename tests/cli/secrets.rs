@@ -291,10 +291,7 @@ fn every_flag_combination_keeps_the_secrets_out_of_the_output() {
         .local_addr()
         .unwrap()
         .port();
-    w.env.insert(
-        "SCALEKIT_ENV_URL".into(),
-        format!("http://127.0.0.1:{port}"),
-    );
+    w.redirect(&format!("http://127.0.0.1:{port}"));
     let unreachable: Vec<(Vec<&str>, &str)> = vec![
         (vec!["status", "--json"], ""),
         (vec!["authorize", "slack", "--no-wait"], ""),

@@ -121,11 +121,7 @@ fn credentials_missing_rejected_and_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    w.env.remove("SCALEKIT_CLIENT_SECRET");
-    w.env.insert(
-        "SCALEKIT_ENV_URL".into(),
-        format!("http://127.0.0.1:{port}"),
-    );
+    w.redirect(&format!("http://127.0.0.1:{port}"));
     let run = w.run(&["status", "--json", "--http-timeout", "1"]);
     run.assert_code(5);
     let doc = run.json();
