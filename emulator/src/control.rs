@@ -13,10 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::server::{Ctx, Req};
-use crate::state::{LinkOutcome, LinkProblem, STATUSES};
+use crate::ctx::{Ctx, Req};
+use crate::rules::STATUSES;
+use crate::state::{LinkOutcome, LinkProblem};
+use crate::types::{Fault, SeedAccount};
 use crate::wire::{self, Resp};
-use crate::{Fault, SeedAccount};
 
 /// Dispatches `/_emulator/…`.
 pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
@@ -28,7 +29,9 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
     }
     let result = match (path, req.method.as_str()) {
         ("/health", "GET") => Ok(health(ctx)),
-        ("/accounts", "GET") => Ok(ok(&json!({"accounts": ctx.shared.state().accounts_json()}))),
+        ("/accounts", "GET") => Ok(ok(
+            &json!({"accounts": wire::accounts_json(&ctx.shared.state())}),
+        )),
         ("/accounts", "POST") => seed(ctx, req),
         ("/accounts/activate", "POST") => activate(ctx, req),
         ("/accounts/status", "POST") => set_status(ctx, req),
@@ -106,7 +109,7 @@ fn health(ctx: &Ctx) -> Resp {
 fn seed(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let seed: SeedAccount = body(req)?;
     seed.validate().map_err(|message| error(400, &message))?;
-    let id = ctx.shared.state().seed(seed, crate::now());
+    let id = ctx.shared.state().seed(seed, crate::types::now());
     Ok(ok(&json!({"id": id})))
 }
 
@@ -123,7 +126,7 @@ fn activate(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     if ctx
         .shared
         .state()
-        .activate(&target.connector, &target.identifier, crate::now())
+        .activate(&target.connector, &target.identifier, crate::types::now())
     {
         Ok(done())
     } else {
@@ -151,7 +154,7 @@ fn set_status(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
         &target.connector,
         &target.identifier,
         &target.status,
-        crate::now(),
+        crate::types::now(),
     ) {
         Ok(done())
     } else {
@@ -163,7 +166,7 @@ fn rotate(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let target: AccountRef = body(req)?;
     ctx.shared
         .state()
-        .rotate_token(&target.connector, &target.identifier, crate::now())
+        .rotate_token(&target.connector, &target.identifier, crate::types::now())
         .map(|token| ok(&json!({"access_token": token})))
         .ok_or_else(|| no_account(&target.connector, &target.identifier))
 }
@@ -183,7 +186,7 @@ struct ExpiryBody {
 
 fn expiry(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let target: ExpiryBody = body(req)?;
-    let now = crate::now();
+    let now = crate::types::now();
     let expires_at = match (target.expires_at.as_deref(), target.expires_in_secs) {
         (Some(_), Some(_)) => {
             return Err(error(400, "give expires_at or expires_in_secs, not both"));
@@ -285,7 +288,7 @@ fn approve(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let outcome = ctx
         .shared
         .state()
-        .decide_link(&target.link, true, crate::now());
+        .decide_link(&target.link, true, crate::types::now());
     let refused = |status: u16, message: &str| {
         wire::json(status, &json!({"approved": false, "error": message}))
     };

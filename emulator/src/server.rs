@@ -6,37 +6,21 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::BodyExt;
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{HeaderMap, Method, Request};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::ctx::{Ctx, Req};
+use crate::shared::Shared;
+use crate::types::{Fault, LoggedRequest};
 use crate::wire::{self, Resp};
-use crate::{Fault, LoggedRequest, Shared, api, control, page};
-
-/// A request with its body read.
-#[derive(Debug)]
-pub(crate) struct Req {
-    pub(crate) method: Method,
-    /// Path without the query string.
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-}
-
-/// What every route can reach.
-pub(crate) struct Ctx {
-    pub(crate) shared: Arc<Shared>,
-    /// Pooled plain-HTTP client for the proxy.
-    pub(crate) client: Client<HttpConnector, Full<Bytes>>,
-}
+use crate::{api, control, page};
 
 /// Accepts connections until `stop` is notified. Each connection gets the next id.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>) {

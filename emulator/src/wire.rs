@@ -7,11 +7,9 @@ use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
-use crate::state::{Account, Credentials};
+pub(crate) use crate::rules::{connection_id, is_valid_connector, parse_timestamp, timestamp};
+use crate::state::{Account, Credentials, State};
 
 /// The response body type of every route.
 pub(crate) type Body = Full<Bytes>;
@@ -20,43 +18,6 @@ pub(crate) type Resp = Response<Body>;
 
 /// `@type` of the `ErrorInfo` detail in gRPC error bodies.
 const ERROR_INFO_TYPE: &str = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo";
-
-/// RFC 3339 UTC with `Z` and six fraction digits, as Scalekit's gateway emits.
-const TIMESTAMP: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// Formats a timestamp the way the API does.
-pub(crate) fn timestamp(at: OffsetDateTime) -> String {
-    at.to_offset(UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
-}
-
-/// Parses an RFC 3339 timestamp.
-pub(crate) fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// Whether a connection name passes Scalekit's rule: `^[a-zA-Z0-9_: -]*$`, ≤400 chars.
-pub(crate) fn is_valid_connector(connector: &str) -> bool {
-    connector.len() <= 400
-        && connector
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | ' ' | '-'))
-}
-
-/// The connection's `conn_…` id: stable per connection name, across runs too.
-pub(crate) fn connection_id(connector: &str) -> String {
-    // FNV-1a: tiny, stable, good enough to spread names over 18 digits.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in connector.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    let base = 100_000_000_000_000_000_u64;
-    format!("conn_{}", base + hash % (9 * base))
-}
-
 /// Which rendering of an account a route returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum View {
@@ -152,6 +113,21 @@ pub(crate) fn account(account: &Account, view: View) -> AccountWire {
             account.api_config.clone()
         },
     }
+}
+
+/// The `/auth` rendering of an account, without marking it used.
+pub(crate) fn account_json(state: &State, connector: &str, identifier: &str) -> Option<Value> {
+    let found = &state.accounts[state.position(connector, identifier)?];
+    Some(to_json(&account(found, View::Auth)))
+}
+
+/// Every account, rendered as `/auth` would.
+pub(crate) fn accounts_json(state: &State) -> Vec<Value> {
+    state
+        .accounts
+        .iter()
+        .map(|a| to_json(&account(a, View::Auth)))
+        .collect()
 }
 
 /// Serializes to a JSON value (infallible for the emulator's own types).

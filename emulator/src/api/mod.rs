@@ -1,0 +1,80 @@
+//! The Scalekit routes: `POST /oauth/token`, `/api/v1/connected_accounts…` and the
+//! proxy. Validation is strict on purpose: unknown body fields and query parameters,
+//! camelCase names and non-JSON bodies are rejected with 400 (code 3).
+//!
+//! Handlers return `Result<Resp, Resp>`: the error is the finished error response,
+//! returned at once, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+mod accounts;
+mod list;
+mod proxy;
+mod request;
+mod token;
+
+use hyper::Method;
+
+pub(crate) use proxy::proxy;
+pub(crate) use token::token;
+
+use request::authenticate;
+
+use crate::ctx::{Ctx, Req};
+use crate::wire::{self, Resp, View};
+
+/// The routes under `/api/v1`.
+#[derive(Clone, Copy, Debug)]
+enum Route {
+    List,
+    Create,
+    Update,
+    Auth,
+    Details,
+    MagicLink,
+    Delete,
+    Search,
+    Verify,
+}
+
+/// Everything under `/api/`: route, authenticate, then answer.
+pub(crate) fn v1(ctx: &Ctx, req: &Req) -> Resp {
+    let method = &req.method;
+    let route = match req.path.as_str() {
+        "/api/v1/connected_accounts" => match *method {
+            Method::GET => Some(Route::List),
+            Method::POST => Some(Route::Create),
+            Method::PUT => Some(Route::Update),
+            _ => None,
+        },
+        "/api/v1/connected_accounts/auth" => only(method, &Method::GET, Route::Auth),
+        "/api/v1/connected_accounts/details" => only(method, &Method::GET, Route::Details),
+        "/api/v1/connected_accounts/magic_link" => only(method, &Method::POST, Route::MagicLink),
+        "/api/v1/connected_accounts:delete" => only(method, &Method::POST, Route::Delete),
+        "/api/v1/connected_accounts:search" => only(method, &Method::GET, Route::Search),
+        "/api/v1/connected_accounts/user/verify" => only(method, &Method::POST, Route::Verify),
+        _ => return wire::route_not_found(),
+    };
+    let Some(route) = route else {
+        return wire::method_not_allowed();
+    };
+    if let Err(resp) = authenticate(ctx, &req.headers) {
+        return resp;
+    }
+    let now = crate::types::now();
+    let result = match route {
+        Route::List => list::list(ctx, req),
+        Route::Create => accounts::create(ctx, req, now),
+        Route::Update => accounts::update(ctx, req, now),
+        Route::Auth => accounts::get_account(ctx, req, View::Auth, now),
+        Route::Details => accounts::get_account(ctx, req, View::Details, now),
+        Route::MagicLink => accounts::magic_link(ctx, req, now),
+        Route::Delete => accounts::delete(ctx, req),
+        Route::Search => list::search(ctx, req),
+        Route::Verify => accounts::verify(ctx, req, now),
+    };
+    result.unwrap_or_else(|resp| resp)
+}
+
+fn only(method: &Method, allowed: &Method, route: Route) -> Option<Route> {
+    (method == allowed).then_some(route)
+}
