@@ -264,17 +264,40 @@ fn update_settings(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
 
 fn queue_fault(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let fault: Fault = body(req)?;
-    if !fault.path.starts_with('/') {
-        return Err(error(
-            400,
-            "path must be a request path such as /oauth/token",
-        ));
-    }
-    if fault.status.is_some_and(|s| !(100..=599).contains(&s)) {
-        return Err(error(400, "status must be between 100 and 599"));
-    }
+    check_fault(&fault).map_err(|message| error(400, &message))?;
     ctx.shared.state().queue_fault(fault);
     Ok(done())
+}
+
+/// What the JSON control API refuses in a fault (the Rust API skips or ignores it).
+fn check_fault(fault: &Fault) -> Result<(), String> {
+    if !fault.path.starts_with('/') {
+        return Err("path must be a request path such as /oauth/token".to_owned());
+    }
+    if fault.status.is_some_and(|s| !(100..=599).contains(&s)) {
+        return Err("status must be between 100 and 599".to_owned());
+    }
+    if let Some(method) = &fault.method
+        && hyper::Method::from_bytes(method.as_bytes()).is_err()
+    {
+        return Err(format!("method {method:?} is not an HTTP method"));
+    }
+    if fault.no_body && fault.body.is_some() {
+        return Err("give body or no_body, not both".to_owned());
+    }
+    if fault.hang && fault.drop {
+        return Err("give hang or drop, not both".to_owned());
+    }
+    for (name, value) in &fault.headers {
+        let header = hyper::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("header name {name:?} is not valid"))?;
+        if header == hyper::header::CONTENT_LENGTH || header == hyper::header::TRANSFER_ENCODING {
+            return Err(format!("header {name} is set by the server"));
+        }
+        hyper::header::HeaderValue::from_bytes(value.as_bytes())
+            .map_err(|_| format!("the value of header {name} cannot be sent over HTTP"))?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -36,7 +36,7 @@ use crate::shared::Shared;
 use crate::state::State;
 use crate::types::now;
 pub use crate::types::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Fault, LoggedRequest,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Fault, FaultBody, LoggedRequest,
     MagicLinkInfo, Options, SeedAccount,
 };
 

@@ -124,16 +124,24 @@ impl SeedAccount {
     }
 }
 
-/// A fault to inject into the next matching requests.
+/// A fault to inject into the next matching requests: any status, headers and body,
+/// a delay, a hang or a dropped connection, for any logged route.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Fault {
-    /// Exact request path to match, without the query string.
+    /// Request path to match, without the query string: exact, or a prefix when it
+    /// ends in `*` (`/proxy/*`).
     pub path: String,
-    /// How many of the next matching requests get the fault; 0 counts as 1.
+    /// Only requests with this method (`GET`, `POST`, …, any case); `None`: any.
+    pub method: Option<String>,
+    /// How many of the matching requests get the fault; 0 counts as 1.
     pub count: u32,
-    /// Answer with this status (and the gRPC error body for it, unless `no_body`).
-    /// Defaults to 503 when `no_body` is set without a status.
+    /// Let the first `nth - 1` matching requests through untouched, then apply the
+    /// fault (to `count` requests); 0 and 1 both mean the next matching request.
+    pub nth: u32,
+    /// Answer with this status: with `body` if given, else the gRPC error body for
+    /// the status (unless `no_body`). Defaults to 503 when `no_body` is set without a
+    /// status, and to 200 when only `body` is given.
     pub status: Option<u16>,
     /// Adds `Retry-After: <seconds>` to the answer.
     pub retry_after: Option<u64>,
@@ -141,8 +149,68 @@ pub struct Fault {
     pub no_body: bool,
     /// Never answer; the request stays pending until the client gives up.
     pub hang: bool,
-    /// Wait this long, then answer (normally, or with `status` if given).
+    /// Wait this long, then answer (normally, or as the other fields say).
     pub delay_ms: Option<u64>,
+    /// Headers added to whatever the answer is, in order, repeats allowed. A
+    /// `content-type` here replaces the default one. Names or values that HTTP cannot
+    /// carry are skipped (the JSON control API rejects them).
+    pub headers: Vec<(String, String)>,
+    /// The answer's body, instead of the gRPC error body.
+    pub body: Option<FaultBody>,
+    /// Close the connection without answering, after reading the request (and after
+    /// `delay_ms`). Logged with status 0.
+    pub drop: bool,
+    /// Handle the request normally first (an account is created, a tool runs), then
+    /// answer as the fault says (or drop) instead of with the real answer.
+    pub handle_first: bool,
+}
+
+/// A fault's answer body. In JSON: `{"json": …}`, `{"text": "…"}` or
+/// `{"base64": "…"}` (raw bytes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultBody {
+    /// Any JSON value, sent with `content-type: application/json`.
+    Json(serde_json::Value),
+    /// Text as is, with no content type unless `headers` gives one.
+    Text(String),
+    /// Raw bytes (base64 in JSON), with no content type unless `headers` gives one.
+    #[serde(rename = "base64", with = "base64_bytes")]
+    Bytes(Vec<u8>),
+}
+
+/// `Vec<u8>` as standard base64 text.
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Fault {
+    /// Whether a request's method and path select this fault.
+    pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => self.path == path,
+        };
+        path_ok
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.is_empty() || m.eq_ignore_ascii_case(method))
+    }
 }
 
 /// One request received by the emulator, as seen on the wire.

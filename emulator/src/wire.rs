@@ -146,6 +146,13 @@ pub(crate) fn response(status: u16, content_type: &'static str, body: impl Into<
     resp
 }
 
+/// A response with a status and these exact bytes, with no content type.
+pub(crate) fn raw(status: u16, body: Vec<u8>) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp
+}
+
 /// A response with a status and no body (and no content type).
 pub(crate) fn empty(status: u16) -> Resp {
     let mut resp = Response::new(Full::default());
@@ -191,6 +198,16 @@ struct ErrorInfo<'a> {
     #[serde(rename = "@type")]
     type_url: &'static str,
     error_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_error_info: Option<ToolErrorInfo<'a>>,
+}
+
+/// `ErrorInfo.tool_error_info`: why a tool execution failed.
+#[derive(Serialize)]
+pub(crate) struct ToolErrorInfo<'a> {
+    pub(crate) execution_id: &'a str,
+    pub(crate) tool_error_message: &'a str,
+    pub(crate) tool_error_code: &'a str,
 }
 
 /// A gRPC-gateway error body; `error_code` adds an `ErrorInfo` detail.
@@ -199,6 +216,7 @@ pub(crate) fn grpc_error(status: u16, code: u8, message: &str, error_code: Optio
         .map(|error_code| ErrorInfo {
             type_url: ERROR_INFO_TYPE,
             error_code,
+            tool_error_info: None,
         })
         .into_iter()
         .collect();
@@ -210,6 +228,43 @@ pub(crate) fn grpc_error(status: u16, code: u8, message: &str, error_code: Optio
             details,
         },
     )
+}
+
+/// A failed tool execution: the gRPC error body with `error_code` `TOOL_ERROR` and a
+/// `tool_error_info` detail.
+pub(crate) fn tool_error(status: u16, code: u8, message: &str, info: ToolErrorInfo<'_>) -> Resp {
+    json(
+        status,
+        &GrpcStatus {
+            code,
+            message,
+            details: vec![ErrorInfo {
+                type_url: ERROR_INFO_TYPE,
+                error_code: "TOOL_ERROR",
+                tool_error_info: Some(info),
+            }],
+        },
+    )
+}
+
+/// The error body a fault gives a path for a bare status: a tool error for a failed
+/// `execute_tool`, else [`error_for_status`].
+pub(crate) fn error_for_path(path: &str, status: u16) -> Resp {
+    if path == "/api/v1/execute_tool" && status >= 400 {
+        let (code, _, _) = grpc_for_status(status);
+        let execution_id = format!("exec_fault_{}", crate::rules::random_alphanumeric(12));
+        return tool_error(
+            status,
+            code,
+            "tool execution failed",
+            ToolErrorInfo {
+                execution_id: &execution_id,
+                tool_error_message: "the provider failed (injected fault)",
+                tool_error_code: "PROVIDER_ERROR",
+            },
+        );
+    }
+    error_for_status(status)
 }
 
 /// gRPC code, `error_code` and message used for an HTTP status (fault bodies).

@@ -49,6 +49,8 @@ pub(super) struct ApiToken {
 #[derive(Clone, Debug)]
 pub(super) struct QueuedFault {
     fault: Fault,
+    /// Matching requests still to let through before the fault applies.
+    skip: u32,
     remaining: u32,
 }
 
@@ -107,12 +109,29 @@ impl State {
     /// See [`crate::Emulator::queue_fault`].
     pub(crate) fn queue_fault(&mut self, fault: Fault) {
         let remaining = fault.count.max(1);
-        self.faults.push(QueuedFault { fault, remaining });
+        let skip = fault.nth.saturating_sub(1);
+        self.faults.push(QueuedFault {
+            fault,
+            skip,
+            remaining,
+        });
     }
 
-    /// Takes one use of the oldest fault queued for `path`.
-    pub(crate) fn take_fault(&mut self, path: &str) -> Option<Fault> {
-        let index = self.faults.iter().position(|f| f.fault.path == path)?;
+    /// Takes one use of the oldest fault that matches the request and has no
+    /// requests left to let through. Every matching fault counts the request.
+    pub(crate) fn take_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
+        let mut taken = None;
+        for (index, queued) in self.faults.iter_mut().enumerate() {
+            if !queued.fault.matches(method, path) {
+                continue;
+            }
+            if queued.skip > 0 {
+                queued.skip -= 1;
+            } else if taken.is_none() {
+                taken = Some(index);
+            }
+        }
+        let index = taken?;
         let queued = &mut self.faults[index];
         queued.remaining -= 1;
         let fault = queued.fault.clone();

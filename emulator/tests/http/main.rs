@@ -5,6 +5,7 @@ mod binary;
 mod common;
 mod control;
 mod faults;
+mod hostile;
 mod list;
 mod load;
 mod magic;
