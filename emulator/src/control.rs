@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::ctx::{Ctx, Req};
 use crate::rules::STATUSES;
 use crate::state::{LinkOutcome, LinkProblem};
-use crate::types::{Fault, SeedAccount};
+use crate::types::{Fault, SeedAccount, SeedConnection};
 use crate::wire::{self, Resp};
 
 /// Dispatches `/_emulator/…`.
@@ -49,6 +49,14 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
             ctx.shared.state().clear_requests();
             Ok(done())
         }
+        ("/connections", "GET") => Ok(ok(&json!({"connections": connections(ctx)}))),
+        ("/connections", "POST") => seed_connection(ctx, req),
+        ("/connections/remove", "POST") => remove_connection(ctx, req),
+        ("/executions", "GET") => Ok(ok(&json!({"executions": ctx.shared.state().executions()}))),
+        ("/executions", "DELETE") => {
+            ctx.shared.state().clear_executions();
+            Ok(done())
+        }
         ("/links", "GET") => Ok(ok(&json!({"links": ctx.shared.state().magic_links()}))),
         ("/links/approve", "POST") => approve(ctx, req),
         ("/reset", "POST") => {
@@ -56,9 +64,22 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
             Ok(done())
         }
         (
-            "/health" | "/accounts" | "/accounts/activate" | "/accounts/status"
-            | "/accounts/rotate" | "/accounts/expiry" | "/settings" | "/faults"
-            | "/expire_api_tokens" | "/requests" | "/links" | "/links/approve" | "/reset",
+            "/health"
+            | "/accounts"
+            | "/accounts/activate"
+            | "/accounts/status"
+            | "/accounts/rotate"
+            | "/accounts/expiry"
+            | "/settings"
+            | "/faults"
+            | "/expire_api_tokens"
+            | "/requests"
+            | "/links"
+            | "/links/approve"
+            | "/reset"
+            | "/connections"
+            | "/connections/remove"
+            | "/executions",
             _,
         ) => Err(error(405, "method not allowed")),
         _ => Err(error(
@@ -111,6 +132,42 @@ fn seed(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     seed.validate().map_err(|message| error(400, &message))?;
     let id = ctx.shared.state().seed(seed, crate::types::now());
     Ok(ok(&json!({"id": id})))
+}
+
+fn connections(ctx: &Ctx) -> Vec<Value> {
+    let state = ctx.shared.state();
+    state
+        .connections
+        .iter()
+        .map(|c| wire::to_json(&wire::connection(c)))
+        .collect()
+}
+
+fn seed_connection(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
+    let seed: SeedConnection = body(req)?;
+    seed.validate().map_err(|message| error(400, &message))?;
+    ctx.shared
+        .state()
+        .seed_connection(seed, crate::types::now());
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionRef {
+    key_id: String,
+}
+
+fn remove_connection(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
+    let target: ConnectionRef = body(req)?;
+    if ctx.shared.state().remove_connection(&target.key_id) {
+        Ok(done())
+    } else {
+        Err(error(
+            404,
+            &format!("no connection with key_id {:?}", target.key_id),
+        ))
+    }
 }
 
 /// `{connector, identifier}` naming an account.

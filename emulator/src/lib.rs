@@ -12,6 +12,7 @@
 //! a client bug shows up here rather than in production.
 
 mod api;
+mod catalog;
 mod control;
 mod ctx;
 mod page;
@@ -36,8 +37,8 @@ use crate::shared::Shared;
 use crate::state::State;
 use crate::types::now;
 pub use crate::types::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Fault, FaultBody, LoggedRequest,
-    MagicLinkInfo, Options, SeedAccount,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Execution, Fault, FaultBody,
+    LoggedRequest, MagicLinkInfo, Options, SeedAccount, SeedConnection, default_connections,
 };
 
 /// A running emulator on 127.0.0.1. It stops when dropped.
@@ -238,6 +239,41 @@ impl Emulator {
     /// Queues a fault for the next `fault.count` requests to `fault.path`.
     pub fn queue_fault(&self, fault: Fault) {
         self.shared.state().queue_fault(fault);
+    }
+
+    /// Adds a connection to `GET /api/v1/connections/app`, replacing one with the same
+    /// `key_id`. Not checked; see [`SeedConnection::validate`].
+    pub fn seed_connection(&self, connection: SeedConnection) {
+        self.shared.state().seed_connection(connection, now());
+    }
+
+    /// Removes a connection; false when there is none with this name.
+    pub fn remove_connection(&self, key_id: &str) -> bool {
+        self.shared.state().remove_connection(key_id)
+    }
+
+    /// The connections, rendered as `GET /api/v1/connections/app` does.
+    #[must_use]
+    pub fn connections(&self) -> Vec<serde_json::Value> {
+        let state = self.shared.state();
+        state
+            .connections
+            .iter()
+            .map(|c| wire::to_json(&wire::connection(c)))
+            .collect()
+    }
+
+    /// Every tool execution that ran (`POST /api/v1/execute_tool` got as far as
+    /// running the tool), oldest first. A fault that answers instead of the route
+    /// (without `handle_first`) means the tool did not run.
+    #[must_use]
+    pub fn executions(&self) -> Vec<Execution> {
+        self.shared.state().executions()
+    }
+
+    /// Forgets the executions recorded so far.
+    pub fn clear_executions(&self) {
+        self.shared.state().clear_executions();
     }
 
     /// Every API token issued so far is rejected from now on (401 "token expired").

@@ -30,6 +30,36 @@ pub(crate) const AUTHORIZATION_TYPES: &[&str] = &[
     "NO_AUTH",
 ];
 
+/// Connection `type` names (`GET /api/v1/connections/app`).
+pub(crate) const CONNECTION_TYPES: &[&str] = &[
+    "OAUTH",
+    "API_KEY",
+    "BASIC",
+    "BEARER",
+    "OAUTH_M2M",
+    "GOOGLE_DWD",
+    "BASIC_AUTH",
+    "BEARER_TOKEN",
+    "CUSTOM",
+    "TRELLO_OAUTH1",
+    "TRUSTED_IDP",
+    "SMART_FHIR",
+    "NO_AUTH",
+];
+
+/// Connection `status` names.
+pub(crate) const CONNECTION_STATUSES: &[&str] = &["DRAFT", "IN_PROGRESS", "COMPLETED"];
+
+/// Provider key from a connection name: the text before the first `_` or `-`,
+/// upper-cased (`gmail_u3134a` → `GMAIL`).
+pub(crate) fn derive_provider(connector: &str) -> String {
+    connector
+        .split(['_', '-'])
+        .next()
+        .unwrap_or_default()
+        .to_uppercase()
+}
+
 /// RFC 3339 UTC with `Z` and six fraction digits, as Scalekit's gateway emits.
 const TIMESTAMP: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
@@ -52,6 +82,18 @@ pub(crate) fn is_valid_connector(connector: &str) -> bool {
         && connector
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | ' ' | '-'))
+}
+
+/// FNV-1a over the parts (each followed by a 0 byte): tiny and stable across runs.
+pub(crate) fn stable_hash(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// The connection's `conn_…` id: stable per connection name, across runs too.

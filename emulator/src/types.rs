@@ -31,8 +31,11 @@ pub struct Options {
     /// Base URL the proxy (`/proxy/…`) forwards to. A value starting with `/` is
     /// relative to the emulator itself, e.g. `/_emulator/echo`.
     pub upstream: Option<String>,
-    /// Accounts present at start-up (and again after [`Emulator::reset`]).
+    /// Accounts present at start-up (and again after [`crate::Emulator::reset`]).
     pub seed: Vec<SeedAccount>,
+    /// The environment's connections (`GET /api/v1/connections/app`) at start-up and
+    /// after a reset; default [`default_connections`].
+    pub connections: Vec<SeedConnection>,
 }
 
 impl Default for Options {
@@ -45,6 +48,7 @@ impl Default for Options {
             latency: Duration::ZERO,
             upstream: None,
             seed: Vec::new(),
+            connections: default_connections(),
         }
     }
 }
@@ -122,6 +126,117 @@ impl SeedAccount {
         }
         Ok(())
     }
+}
+
+/// A connection as the dashboard shows it: `key_id` is the connection name that every
+/// other call takes as `connector`.
+///
+/// Every field but `key_id` has a default: `{"key_id":"gmail_x"}` is a completed,
+/// enabled OAuth connection of provider `GMAIL`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedConnection {
+    /// The connection name.
+    pub key_id: String,
+    /// Default: the name's text before the first `_` or `-`, upper-cased.
+    pub provider_key: Option<String>,
+    /// `OAUTH` (default), `API_KEY`, `BASIC`, `BEARER`, `OAUTH_M2M`, `GOOGLE_DWD`, …
+    #[serde(rename = "type")]
+    pub connection_type: Option<String>,
+    /// `DRAFT`, `IN_PROGRESS` or `COMPLETED` (default).
+    pub status: Option<String>,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+impl SeedConnection {
+    /// A completed, enabled connection of this type.
+    #[must_use]
+    pub fn new(key_id: &str, provider_key: &str, connection_type: &str) -> Self {
+        Self {
+            key_id: key_id.to_owned(),
+            provider_key: Some(provider_key.to_owned()),
+            connection_type: Some(connection_type.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// Checks the connection the way the JSON control API does.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.key_id.is_empty() || !rules::is_valid_connector(&self.key_id) {
+            return Err(format!(
+                "key_id {:?} must be 1-400 characters matching ^[a-zA-Z0-9_: -]*$",
+                self.key_id
+            ));
+        }
+        if let Some(key) = &self.provider_key
+            && (key.is_empty()
+                || key.len() > 100
+                || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(format!(
+                "provider_key {key:?} must be 1-100 letters, digits or _"
+            ));
+        }
+        if let Some(kind) = &self.connection_type
+            && !rules::CONNECTION_TYPES.contains(&kind.as_str())
+        {
+            return Err(format!(
+                "type {kind:?} is not one of {}",
+                rules::CONNECTION_TYPES.join(", ")
+            ));
+        }
+        if let Some(status) = &self.status
+            && !rules::CONNECTION_STATUSES.contains(&status.as_str())
+        {
+            return Err(format!(
+                "status {status:?} is not one of {}",
+                rules::CONNECTION_STATUSES.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The connections an emulator starts with unless [`Options::connections`] says
+/// otherwise: the names the example seed uses (`gmail_u3134a`, `slack_x7y9z`,
+/// `github-connect`, `freshdesk-8`), `notion_1`, and a draft Salesforce connection.
+#[must_use]
+pub fn default_connections() -> Vec<SeedConnection> {
+    vec![
+        SeedConnection::new("gmail_u3134a", "GMAIL", "OAUTH"),
+        SeedConnection::new("slack_x7y9z", "SLACK", "OAUTH"),
+        SeedConnection::new("github-connect", "GITHUB", "OAUTH"),
+        SeedConnection::new("notion_1", "NOTION", "OAUTH"),
+        SeedConnection::new("freshdesk-8", "FRESHDESK", "API_KEY"),
+        SeedConnection {
+            status: Some("DRAFT".to_owned()),
+            enabled: Some(false),
+            ..SeedConnection::new("salesforce-1hpnGzcD", "SALESFORCE", "OAUTH")
+        },
+    ]
+}
+
+/// One tool execution that ran (`POST /api/v1/execute_tool` answered, or was about
+/// to answer, with its data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// The `execution_id` answered.
+    pub execution_id: String,
+    pub tool_name: String,
+    /// The connection name of the account it ran as.
+    pub connector: String,
+    pub identifier: String,
+    /// The `ca_…` id of the account it ran as.
+    pub connected_account_id: String,
+    /// The params as received.
+    pub params: serde_json::Value,
+    /// `agent_run_id`, when given.
+    pub agent_run_id: Option<String>,
+    /// The `data` answered.
+    pub data: serde_json::Value,
+    /// When it ran, RFC 3339 UTC.
+    pub at: String,
 }
 
 /// A fault to inject into the next matching requests: any status, headers and body,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub(crate) use crate::rules::{connection_id, is_valid_connector, parse_timestamp, timestamp};
-use crate::state::{Account, Credentials, State};
+use crate::state::{Account, Connection, Credentials, State};
 
 /// The response body type of every route.
 pub(crate) type Body = Full<Bytes>;
@@ -130,6 +130,36 @@ pub(crate) fn accounts_json(state: &State) -> Vec<Value> {
         .collect()
 }
 
+/// A connection of `GET /api/v1/connections/app`, fields in proto order.
+#[derive(Debug, Serialize)]
+pub(crate) struct ConnectionWire {
+    id: String,
+    provider: String,
+    #[serde(rename = "type")]
+    connection_type: String,
+    status: String,
+    enabled: bool,
+    provider_key: String,
+    key_id: String,
+    created_at: String,
+    updated_at: String,
+}
+
+/// Renders a connection.
+pub(crate) fn connection(connection: &Connection) -> ConnectionWire {
+    ConnectionWire {
+        id: connection_id(&connection.key_id),
+        provider: connection.provider_key.clone(),
+        connection_type: connection.connection_type.clone(),
+        status: connection.status.clone(),
+        enabled: connection.enabled,
+        provider_key: connection.provider_key.clone(),
+        key_id: connection.key_id.clone(),
+        created_at: timestamp(connection.created_at),
+        updated_at: timestamp(connection.created_at),
+    }
+}
+
 /// Serializes to a JSON value (infallible for the emulator's own types).
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
@@ -200,6 +230,22 @@ struct ErrorInfo<'a> {
     error_code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_error_info: Option<ToolErrorInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation_error_info: Option<ValidationErrorInfo>,
+}
+
+/// `ErrorInfo.validation_error_info`.
+#[derive(Serialize)]
+struct ValidationErrorInfo {
+    field_violations: Vec<FieldViolation>,
+}
+
+/// One entry of `field_violations`.
+#[derive(Serialize)]
+pub(crate) struct FieldViolation {
+    pub(crate) field: String,
+    pub(crate) description: String,
+    pub(crate) constraint: String,
 }
 
 /// `ErrorInfo.tool_error_info`: why a tool execution failed.
@@ -217,6 +263,7 @@ pub(crate) fn grpc_error(status: u16, code: u8, message: &str, error_code: Optio
             type_url: ERROR_INFO_TYPE,
             error_code,
             tool_error_info: None,
+            validation_error_info: None,
         })
         .into_iter()
         .collect();
@@ -242,6 +289,24 @@ pub(crate) fn tool_error(status: u16, code: u8, message: &str, info: ToolErrorIn
                 type_url: ERROR_INFO_TYPE,
                 error_code: "TOOL_ERROR",
                 tool_error_info: Some(info),
+                validation_error_info: None,
+            }],
+        },
+    )
+}
+
+/// 400, code 3, `BAD_REQUEST` with a `validation_error_info` detail.
+pub(crate) fn invalid_fields(message: &str, field_violations: Vec<FieldViolation>) -> Resp {
+    json(
+        400,
+        &GrpcStatus {
+            code: 3,
+            message,
+            details: vec![ErrorInfo {
+                type_url: ERROR_INFO_TYPE,
+                error_code: "BAD_REQUEST",
+                tool_error_info: None,
+                validation_error_info: Some(ValidationErrorInfo { field_violations }),
             }],
         },
     )

@@ -1,5 +1,5 @@
-//! The Scalekit routes: `POST /oauth/token`, `/api/v1/connected_accounts…` and the
-//! proxy. Validation is strict on purpose: unknown body fields and query parameters,
+//! The Scalekit routes: `POST /oauth/token`, `/api/v1/connected_accounts…`,
+//! `/api/v1/connections/app`, `/api/v1/tools`, `/api/v1/execute_tool` and the proxy. Validation is strict on purpose: unknown body fields and query parameters,
 //! camelCase names and non-JSON bodies are rejected with 400 (code 3).
 //!
 //! Handlers return `Result<Resp, Resp>`: the error is the finished error response,
@@ -7,10 +7,12 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod connections;
 mod list;
 mod proxy;
 mod request;
 mod token;
+mod tools;
 
 use hyper::Method;
 
@@ -34,6 +36,9 @@ enum Route {
     Delete,
     Search,
     Verify,
+    Connections,
+    Tools,
+    ExecuteTool,
 }
 
 /// Everything under `/api/`: route, authenticate, then answer.
@@ -52,6 +57,9 @@ pub(crate) fn v1(ctx: &Ctx, req: &Req) -> Resp {
         "/api/v1/connected_accounts:delete" => only(method, &Method::POST, Route::Delete),
         "/api/v1/connected_accounts:search" => only(method, &Method::GET, Route::Search),
         "/api/v1/connected_accounts/user/verify" => only(method, &Method::POST, Route::Verify),
+        "/api/v1/connections/app" => only(method, &Method::GET, Route::Connections),
+        "/api/v1/tools" => only(method, &Method::GET, Route::Tools),
+        "/api/v1/execute_tool" => only(method, &Method::POST, Route::ExecuteTool),
         _ => return wire::route_not_found(),
     };
     let Some(route) = route else {
@@ -71,6 +79,9 @@ pub(crate) fn v1(ctx: &Ctx, req: &Req) -> Resp {
         Route::Delete => accounts::delete(ctx, req),
         Route::Search => list::search(ctx, req),
         Route::Verify => accounts::verify(ctx, req, now),
+        Route::Connections => connections::list(ctx, req),
+        Route::Tools => tools::list(ctx, req),
+        Route::ExecuteTool => tools::execute(ctx, req, now),
     };
     result.unwrap_or_else(|resp| resp)
 }

@@ -199,3 +199,30 @@ pub(super) fn paging(
     };
     Ok((if size == 0 { DEFAULT_PAGE_SIZE } else { size }, offset))
 }
+
+/// One page of `total` items: the index range to show and the page tokens.
+pub(super) struct Window {
+    pub(super) range: std::ops::Range<usize>,
+    pub(super) next_page_token: String,
+    pub(super) prev_page_token: String,
+}
+
+/// The page at `offset` of `size` items out of `total`; `next_page_token` is `""`
+/// on the last page.
+pub(super) fn window(state: &mut State, total: usize, size: usize, offset: usize) -> Window {
+    let start = offset.min(total);
+    let end = offset.saturating_add(size).min(total);
+    Window {
+        range: start..end,
+        next_page_token: if end < total {
+            state.page_token(end)
+        } else {
+            String::new()
+        },
+        prev_page_token: if offset > 0 {
+            state.page_token(offset.saturating_sub(size))
+        } else {
+            String::new()
+        },
+    }
+}

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::rules::random_alphanumeric;
+use crate::rules::{derive_provider, random_alphanumeric};
 use crate::types::SeedAccount;
 
 /// Scopes granted on consent when the account has none of its own.
@@ -158,16 +158,6 @@ pub(crate) fn static_authorization_type(details: &Value) -> &'static str {
     } else {
         "API_KEY"
     }
-}
-
-/// Provider key from a connection name: the text before the first `_` or `-`,
-/// upper-cased (`gmail_u3134a` → `GMAIL`).
-pub(crate) fn derive_provider(connector: &str) -> String {
-    connector
-        .split(['_', '-'])
-        .next()
-        .unwrap_or_default()
-        .to_uppercase()
 }
 
 /// The scopes granted when none are known.

@@ -5,6 +5,7 @@
 mod account;
 mod links;
 mod runtime;
+mod tools;
 
 use std::collections::HashMap;
 
@@ -16,8 +17,9 @@ pub(crate) use account::{
 };
 pub(crate) use links::{Link, LinkOutcome, LinkProblem, VerifyError};
 pub(crate) use runtime::{API_TOKEN_LIFETIME, Settings, TokenCheck};
+pub(crate) use tools::Connection;
 
-use crate::types::{LoggedRequest, Options, SeedAccount};
+use crate::types::{Execution, LoggedRequest, Options, SeedAccount};
 use account::account_from_seed;
 use runtime::{ApiToken, QueuedFault};
 
@@ -48,6 +50,10 @@ pub(crate) struct State {
     page_tokens_by_offset: HashMap<usize, String>,
     /// `auth_request_id` → account id.
     verifications: HashMap<String, String>,
+    /// In the order configured, which is also the list order.
+    pub(crate) connections: Vec<Connection>,
+    /// Tool executions that ran, oldest first.
+    executions: Vec<Execution>,
 }
 
 impl State {
@@ -65,10 +71,15 @@ impl State {
             page_tokens: HashMap::new(),
             page_tokens_by_offset: HashMap::new(),
             verifications: HashMap::new(),
+            connections: Vec::new(),
+            executions: Vec::new(),
         };
         let now = crate::types::now();
         for seed in &opts.seed {
             state.seed(seed.clone(), now);
+        }
+        for connection in &opts.connections {
+            state.seed_connection(connection.clone(), now);
         }
         state
     }

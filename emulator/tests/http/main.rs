@@ -3,6 +3,7 @@
 mod accounts;
 mod binary;
 mod common;
+mod connections;
 mod control;
 mod faults;
 mod hostile;
@@ -11,3 +12,4 @@ mod load;
 mod magic;
 mod oauth;
 mod proxy;
+mod tools;
