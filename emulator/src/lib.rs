@@ -1,5 +1,6 @@
 //! A faithful, stateful local Scalekit: the connected-accounts REST API, the
-//! client-credentials token endpoint, the hosted magic-link page and the proxy.
+//! connections and tools routes (with a small tool catalog), the client-credentials
+//! token endpoint, the hosted magic-link page and the proxy.
 //!
 //! The `scalekit-auth` CLI's tests start one in-process with [`Emulator::start`] and
 //! drive the human side (approving a magic link, rotating a token, injecting faults)
@@ -7,7 +8,8 @@
 //! thing for the offline quick start; there the control surface is the JSON API under
 //! `/_emulator/` (see `emulator/README.md`).
 //!
-//! The wire format follows `shared/scalekit-api.md`. Where real Scalekit is lenient,
+//! The wire format is Scalekit's REST gateway, described route by route in
+//! `emulator/README.md`. Where real Scalekit is lenient,
 //! the emulator is strict (unknown fields and query parameters are rejected), so that
 //! a client bug shows up here rather than in production.
 
@@ -307,9 +309,9 @@ impl Emulator {
         outcome.is_approved()
     }
 
-    /// Back to the start-up state: seeded accounts (with new ids), no links, faults,
-    /// log entries or API tokens, and the settings from [`Options`]. Connection ids
-    /// keep counting.
+    /// Back to the start-up state: seeded accounts (with new ids) and connections, no
+    /// links, faults, log entries, executions or API tokens, and the settings from
+    /// [`Options`]. TCP connection ids keep counting.
     pub fn reset(&self) {
         self.shared.state().reset(&self.shared.initial);
     }

@@ -83,6 +83,15 @@ fn main() -> ExitCode {
         seed,
         connections: connections.unwrap_or_else(default_connections),
     };
+    // Caught before the "listening" line, so a script that stops the emulator as soon
+    // as it has read that line gets a clean exit.
+    let signals = match Signals::catch() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("error: cannot catch signals: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let emulator = match Emulator::start(options) {
         Ok(emulator) => emulator,
         Err(err) => {
@@ -104,7 +113,7 @@ fn main() -> ExitCode {
         },
         emulator.url(),
     );
-    match wait_for_signal() {
+    match signals.wait() {
         Ok(()) => {
             drop(emulator);
             ExitCode::SUCCESS
@@ -116,26 +125,64 @@ fn main() -> ExitCode {
     }
 }
 
-/// Blocks until Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-fn wait_for_signal() -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+/// Ctrl-C (SIGINT) and, on Unix, SIGTERM, caught from the moment this is built: a
+/// signal that arrives before [`Signals::wait`] is kept, not fatal.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         #[cfg(unix)]
         {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => result,
-                _ = term.recv() => Ok(()),
-            }
+            use tokio::signal::unix::{SignalKind, signal};
+            let context = runtime.enter();
+            let interrupt = signal(SignalKind::interrupt())?;
+            let terminate = signal(SignalKind::terminate())?;
+            drop(context);
+            Ok(Self {
+                runtime,
+                interrupt,
+                terminate,
+            })
         }
         #[cfg(not(unix))]
         {
-            tokio::signal::ctrl_c().await
+            Ok(Self { runtime })
         }
-    })
+    }
+
+    /// Blocks until one of the signals arrives (or has arrived). Only Windows' Ctrl-C
+    /// wait can fail.
+    #[cfg_attr(unix, allow(clippy::unnecessary_wraps))]
+    fn wait(self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            let Self {
+                runtime,
+                mut interrupt,
+                mut terminate,
+            } = self;
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            });
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            self.runtime.block_on(tokio::signal::ctrl_c())
+        }
+    }
 }
 
 /// What a seed file holds: accounts, and the connections when it names them.

@@ -143,7 +143,10 @@ async fn handle_logged(
             state.take_fault(req.method.as_str(), &req.path),
         )
     };
-    if fault.as_ref().is_some_and(|f| f.hang) {
+    if let Some(fault) = fault.as_ref().filter(|f| f.hang) {
+        if fault.handle_first {
+            let _ = route(ctx, req).await;
+        }
         // Logged with status 0 when received; never answered. The connection task
         // ends when the client disconnects or the emulator stops.
         verbose_line(ctx, req, "hang", received);

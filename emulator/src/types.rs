@@ -276,7 +276,7 @@ pub struct Fault {
     /// `delay_ms`). Logged with status 0.
     pub drop: bool,
     /// Handle the request normally first (an account is created, a tool runs), then
-    /// answer as the fault says (or drop) instead of with the real answer.
+    /// answer as the fault says (or drop, or hang) instead of with the real answer.
     pub handle_first: bool,
 }
 

@@ -289,3 +289,27 @@ async fn faults_through_the_json_control_api() {
     // None of the refused faults was queued.
     assert_eq!(env.auth("gmail_x", "me").await.status, 200);
 }
+
+#[tokio::test]
+async fn handle_first_then_hang() {
+    let env = Env::start().await;
+    env.emu.queue_fault(Fault {
+        handle_first: true,
+        hang: true,
+        ..fault(CREATE)
+    });
+    let sent = env
+        .http
+        .post(env.url(CREATE))
+        .bearer_auth(&env.token)
+        .json(&json!({"connector": "gmail_y", "identifier": "me", "connected_account": {}}))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()));
+    assert!(
+        env.emu.account("gmail_y", "me").is_some(),
+        "created, then hung"
+    );
+    assert_eq!(env.emu.requests()[0].status, 0);
+}
