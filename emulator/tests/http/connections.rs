@@ -135,6 +135,19 @@ async fn seeded_through_options_rust_and_control() {
         404
     );
     assert!(env.emu.remove_connection("gmail_a"));
+    // Wrong methods on the control endpoints.
+    for (method, path) in [
+        (reqwest::Method::PUT, "/_emulator/connections"),
+        (reqwest::Method::GET, "/_emulator/connections/remove"),
+        (reqwest::Method::POST, "/_emulator/executions"),
+    ] {
+        let resp = client()
+            .request(method.clone(), env.url(path))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status().as_u16(), 405, "{method} {path}");
+    }
     let body = env.get(APP).await.json();
     assert_eq!(body["connections"], json!([]));
     assert_eq!(body["total_size"], 0);

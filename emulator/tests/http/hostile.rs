@@ -313,3 +313,29 @@ async fn handle_first_then_hang() {
     );
     assert_eq!(env.emu.requests()[0].status, 0);
 }
+
+#[tokio::test]
+async fn odd_statuses_never_break_the_server() {
+    let env = Env::start().await;
+    env.emu.seed(seed("gmail_x", "me"));
+    for status in [100, 101, 103, 204, 304, 599] {
+        env.emu.queue_fault(Fault {
+            status: Some(status),
+            body: Some(FaultBody::Text("body".to_owned())),
+            ..fault(AUTH)
+        });
+        // Whatever the client makes of it (an error is fine), on a fresh client...
+        let _ = crate::common::client()
+            .get(env.url(&format!("{AUTH}?connector=gmail_x&identifier=me")))
+            .bearer_auth(&env.token)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+        // ...the emulator keeps answering.
+        assert_eq!(
+            env.auth("gmail_x", "me").await.status,
+            200,
+            "after {status}"
+        );
+    }
+}
