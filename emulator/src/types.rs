@@ -223,9 +223,11 @@ pub fn default_connections() -> Vec<SeedConnection> {
 pub struct Execution {
     /// The `execution_id` answered.
     pub execution_id: String,
+    /// The tool that ran.
     pub tool_name: String,
     /// The connection name of the account it ran as.
     pub connector: String,
+    /// The identifier of the account it ran as.
     pub identifier: String,
     /// The `ca_…` id of the account it ran as.
     pub connected_account_id: String,

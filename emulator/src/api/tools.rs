@@ -229,23 +229,18 @@ pub(super) fn execute(ctx: &Ctx, req: &Req, now: OffsetDateTime) -> Result<Resp,
     Ok(wire::api_ok(200, &ExecuteResponse { data, execution_id }))
 }
 
-/// The account must belong to the tool's provider and be `ACTIVE`
-/// (`FAILED_PRECONDITION` otherwise).
+/// The account must belong to the tool's provider (a request error, 400 code 3) and
+/// be `ACTIVE` (`FAILED_PRECONDITION` otherwise, what a client reads as "authorize").
 fn check_account(state: &State, index: usize, tool: &Tool) -> Result<(), Resp> {
     let account = &state.accounts[index];
     let provider = state.provider_of(&account.connector);
     if !(provider.eq_ignore_ascii_case(tool.provider)
         || account.provider.eq_ignore_ascii_case(tool.provider))
     {
-        return Err(wire::grpc_error(
-            400,
-            9,
-            &format!(
-                "tool {} needs a {} connection; {} is {provider}",
-                tool.name, tool.provider, account.connector
-            ),
-            Some("FAILED_PRECONDITION"),
-        ));
+        return Err(wire::bad_request(&format!(
+            "tool {} needs a {} connection; {} is {provider}",
+            tool.name, tool.provider, account.connector
+        )));
     }
     if account.status != "ACTIVE" {
         return Err(wire::grpc_error(

@@ -405,7 +405,7 @@ async fn execute_validation_and_account_errors() {
         )
         .await;
     assert_grpc_error(&reply, 404, 5, Some("NOT_FOUND"));
-    // Not ACTIVE, or another provider's account: 400 FAILED_PRECONDITION.
+    // Not ACTIVE: 400 FAILED_PRECONDITION; another provider's account: 400 code 3.
     let reply = env
         .post(EXECUTE, &call(json!({"identifier": "pending"})))
         .await;
@@ -414,7 +414,12 @@ async fn execute_validation_and_account_errors() {
     let reply = env
         .post(EXECUTE, &call(json!({"connector": "slack_x7y9z"})))
         .await;
-    assert_grpc_error(&reply, 400, 9, Some("FAILED_PRECONDITION"));
+    assert_grpc_error(&reply, 400, 3, Some("BAD_REQUEST"));
+    assert!(
+        reply.text.contains("needs a GMAIL connection"),
+        "{}",
+        reply.text
+    );
 
     // Params against the schema: 400 naming each parameter.
     let reply = env
