@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::request::{Params, check_connector, check_max_len, invalid, paging, parse_bool};
+use super::request::{Params, check_connector, check_max_len, invalid, paging, parse_bool, window};
 use crate::ctx::{Ctx, Req};
 use crate::state::State;
 use crate::wire::{self, AccountWire, Resp, View};
@@ -23,28 +23,16 @@ pub(super) fn page(
     size: usize,
     offset: usize,
 ) -> ListResponse {
-    let total = matching.len();
-    let connected_accounts = matching
+    let page = window(state, matching.len(), size, offset);
+    let connected_accounts = matching[page.range]
         .iter()
-        .skip(offset)
-        .take(size)
         .map(|&index| wire::account(&state.accounts[index], View::List))
         .collect();
-    let next_page_token = if offset + size < total {
-        state.page_token(offset + size)
-    } else {
-        String::new()
-    };
-    let prev_page_token = if offset > 0 {
-        state.page_token(offset.saturating_sub(size))
-    } else {
-        String::new()
-    };
     ListResponse {
         connected_accounts,
-        total_size: total,
-        next_page_token,
-        prev_page_token,
+        total_size: matching.len(),
+        next_page_token: page.next_page_token,
+        prev_page_token: page.prev_page_token,
     }
 }
 

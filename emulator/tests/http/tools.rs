@@ -563,4 +563,7 @@ async fn faults_make_executions_fail() {
     assert_grpc_error(&env.post(EXECUTE, &body).await, 504, 4, Some("TOOL_ERROR"));
     assert_eq!(env.post(EXECUTE, &body).await.status, 200);
     assert_eq!(env.emu.executions().len(), 4);
+    // A reset forgets them.
+    env.emu.reset();
+    assert!(env.emu.executions().is_empty());
 }
