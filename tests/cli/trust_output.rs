@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use scalekit_emulator::{Fault, SeedAccount};
+use scalekit_emulator::{Fault, FaultBody, SeedAccount};
 use serde_json::{Value, json};
 
 use crate::harness::{CLIENT_ID, SECRET, World, run_command, write};
@@ -37,7 +37,7 @@ fn body_fault(path: &str, status: u16, body: &Value) -> Fault {
     Fault {
         path: path.into(),
         status: Some(status),
-        body: Some(body.to_string()),
+        body: Some(FaultBody::Json(body.clone())),
         ..Fault::default()
     }
 }

@@ -175,6 +175,10 @@ fn bad_seed_files_exit_2() {
     let missing = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-such-seed.json");
     let not_json = temp_file("bad.json", "{nope");
     let wrong_shape = temp_file("shape.json", r#"{"seeds": []}"#);
+    let bad_connection = temp_file(
+        "connection.json",
+        r#"{"connections": [{"key_id": "gmail_a"}, {"key_id": "x", "status": "LIVE"}]}"#,
+    );
     let bad_account = temp_file(
         "account.json",
         r#"[{"connector": "ok", "identifier": "me", "status": "LIVE"}]"#,
@@ -184,6 +188,7 @@ fn bad_seed_files_exit_2() {
         (&not_json, "not valid JSON"),
         (&wrong_shape, "must hold a JSON array"),
         (&bad_account, "account 1: status \"LIVE\""),
+        (&bad_connection, "connection 2: status \"LIVE\""),
     ] {
         let output = Command::new(BIN)
             .args(["--port", "0", "--seed", path.to_str().expect("utf-8")])
@@ -198,7 +203,7 @@ fn bad_seed_files_exit_2() {
             "{stderr}"
         );
     }
-    for path in [not_json, wrong_shape, bad_account] {
+    for path in [not_json, wrong_shape, bad_account, bad_connection] {
         let _ = std::fs::remove_file(path);
     }
 }
@@ -224,4 +229,60 @@ async fn example_seed_file_loads() {
     assert_eq!(statuses, ["ACTIVE", "PENDING_AUTH", "EXPIRED", "ACTIVE"]);
     let (status, _) = terminate(child);
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn seed_file_with_connections() {
+    let seed = temp_file(
+        "connections.json",
+        r#"{"connections": [{"key_id": "gmail_mine", "provider_key": "GMAIL"},
+                            {"key_id": "jira_b", "type": "BASIC", "status": "IN_PROGRESS"}]}"#,
+    );
+    let (child, url) = spawn(&["--port", "0", "--seed", seed.to_str().expect("utf-8")]);
+    let http = client();
+    let token = api_token(&http, &url).await;
+    let body: serde_json::Value = http
+        .get(format!("{url}/api/v1/connections/app"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let names: Vec<&str> = body["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .map(|c| c["key_id"].as_str().expect("key_id"))
+        .collect();
+    assert_eq!(names, ["gmail_mine", "jira_b"]);
+    assert_eq!(body["connections"][1]["provider_key"], "JIRA");
+    let (status, _) = terminate(child);
+    assert!(status.success());
+    let _ = std::fs::remove_file(seed);
+
+    // Without "connections", the default set.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/seed.example.json");
+    let (child, url) = spawn(&["--port", "0", "--seed", path]);
+    let listed: serde_json::Value = http
+        .get(format!("{url}/_emulator/connections"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["connections"].as_array().map(Vec::len), Some(6));
+    let (status, _) = terminate(child);
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_right_after_the_listening_line_exits_cleanly() {
+    for _ in 0..5 {
+        let (child, _) = spawn(&["--port", "0"]);
+        let (status, stderr) = terminate(child);
+        assert!(status.success(), "{status:?}: {stderr}");
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use scalekit_emulator::{Fault, Options};
+use scalekit_emulator::{Fault, FaultBody, Options};
 use serde_json::json;
 
 use crate::common::{Env, Reply, assert_grpc_error, client, seed};
@@ -215,11 +215,12 @@ async fn body_faults_answer_exactly_the_given_text() {
     env.emu.seed(seed("gmail_x", "me"));
     let hostile = r#"{"link":"https://x.example/\u001b]8;;https://evil\u0007","expiry":"x"}"#;
     env.emu.queue_fault(Fault {
-        body: Some(hostile.to_owned()),
+        body: Some(FaultBody::Text(hostile.to_owned())),
+        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
         ..fault(AUTH)
     });
     env.emu.queue_fault(Fault {
-        body: Some("not json".to_owned()),
+        body: Some(FaultBody::Text("not json".to_owned())),
         status: Some(418),
         retry_after: Some(3),
         ..fault(AUTH)
