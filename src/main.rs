@@ -6,6 +6,7 @@ mod commands;
 mod completion;
 mod config;
 mod error;
+mod flows;
 #[cfg(test)]
 mod generate;
 mod hosts;

@@ -41,9 +41,9 @@ mod tests {
     use std::time::Duration;
 
     use super::Secret;
-    use crate::commands::Target;
-    use crate::commands::token::{Credential, Scheme};
     use crate::config::{Config, Credentials, Env, Import, ServiceConfig};
+    use crate::flows::context::Target;
+    use crate::flows::credentials::{Credential, Scheme};
     use crate::scalekit::ClientOptions;
     use crate::scalekit::types::{
         AccountEnvelope, ConnectedAccount, OauthToken, StaticAuth, TokenResponse,

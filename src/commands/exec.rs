@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use super::authorize::FlowOptions;
-use super::token::{self, FetchOptions};
 use super::{Context, Target};
 use crate::cli::ExecArgs;
 use crate::config as cfg;
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::flows::authorization::FlowOptions;
+use crate::flows::credentials::{self as token, FetchOptions};
 use crate::secret::Secret;
 
 /// Exit code of a command that is not found, as a shell says it.
@@ -41,7 +41,7 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         flow: FlowOptions {
             wait: true,
             timeout: Duration::from_secs(args.auth.timeout),
-            qr: args.auth.qr,
+            qr: args.auth.qr.into(),
             open: false,
             force: false,
             interactive,

@@ -1,5 +1,5 @@
-//! One module per subcommand, each with one `run`. They decide; `config` and `scalekit` do
-//! the work; `output` shows it.
+//! One module per subcommand, each with one `run`. They decide; `flows` carry what several
+//! share; `config` and `scalekit` do the work; `output` shows it.
 
 pub(crate) mod authorize;
 pub(crate) mod completions;
@@ -12,144 +12,11 @@ pub(crate) mod request;
 pub(crate) mod status;
 pub(crate) mod token;
 
-use std::io::IsTerminal;
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::{self as cfg, Config, Env, Paths, ServiceConfig};
+use crate::cli::{Cli, Command, GlobalArgs, QrArgs};
 use crate::error::{CliError, ExitStatus};
+use crate::flows::authorization::QrChoice;
+pub(crate) use crate::flows::context::{Context, Target};
 use crate::output::Output;
-use crate::scalekit::{self, Client, ClientOptions};
-
-/// Everything a command needs from the global options and the environment.
-pub(crate) struct Context {
-    pub(crate) env: Env,
-    pub(crate) paths: Paths,
-    pub(crate) out: Output,
-    no_input: bool,
-    http_timeout: Duration,
-}
-
-/// A service resolved against the config: what to ask Scalekit for.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub(crate) service: String,
-    pub(crate) connection_name: String,
-    pub(crate) identifier: String,
-}
-
-impl Context {
-    /// Reads the environment (with the env file) and decides the config directory.
-    pub(crate) fn new(global: &GlobalArgs, out: Output) -> anyhow::Result<Self> {
-        let env = Env::load(global.env_file.as_deref())?;
-        let paths = Paths::new(global.config_dir.clone())?;
-        let no_input =
-            global.no_input || env.is_truthy("SCALEKIT_AUTH_NO_INPUT") || env.is_truthy("CI");
-        Ok(Self {
-            env,
-            paths,
-            out,
-            no_input,
-            http_timeout: Duration::from_secs_f64(global.http_timeout),
-        })
-    }
-
-    /// Interactive: stdin and stderr are terminals, and none of `--no-input`,
-    /// `SCALEKIT_AUTH_NO_INPUT`, `CI`, `--json` is in force.
-    pub(crate) fn interactive(&self, json: bool) -> bool {
-        !json && !self.no_input && std::io::stdin().is_terminal() && self.out.stderr_is_terminal()
-    }
-
-    /// The per-request timeout (`--http-timeout`).
-    pub(crate) fn http_timeout(&self) -> Duration {
-        self.http_timeout
-    }
-
-    /// Loads config.toml (missing is empty; malformed is exit 3).
-    pub(crate) fn config(&self) -> anyhow::Result<Config> {
-        cfg::load(&self.paths)
-    }
-
-    /// A Scalekit client from the resolved credentials, or exit 3 naming what is missing.
-    pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Arc<Client>> {
-        let stored_secret = cfg::load_client_secret(&self.paths)?;
-        let creds = cfg::resolve_credentials(&self.env, config, stored_secret);
-        let mut missing = Vec::new();
-        if creds.env_url.is_none() {
-            missing.push("SCALEKIT_ENV_URL");
-        }
-        if creds.client_id.is_none() {
-            missing.push("SCALEKIT_CLIENT_ID");
-        }
-        if creds
-            .client_secret
-            .as_ref()
-            .is_none_or(crate::secret::Secret::is_empty)
-        {
-            missing.push("SCALEKIT_CLIENT_SECRET");
-        }
-        let (Some(env_url), Some(client_id), Some(client_secret), true) = (
-            creds.env_url,
-            creds.client_id,
-            creds.client_secret,
-            missing.is_empty(),
-        ) else {
-            return Err(CliError::not_configured(format!(
-                "no Scalekit credentials: {} not set",
-                missing.join(", ")
-            ))
-            .with_hint(
-                "run `scalekit-auth init`, or set SCALEKIT_ENV_URL, SCALEKIT_CLIENT_ID and \
-                 SCALEKIT_CLIENT_SECRET",
-            )
-            .into());
-        };
-        let env_url = cfg::validate_env_url(&env_url)?;
-        let client = Client::new(ClientOptions {
-            env_url,
-            client_id,
-            client_secret,
-            http_timeout: self.http_timeout,
-            retry_budget: scalekit::DEFAULT_RETRY_BUDGET,
-            observer: self.out.request_observer(),
-        })?;
-        Ok(Arc::new(client))
-    }
-
-    /// Validates a service name and finds its mapping, or exit 3 naming the command to add it.
-    pub(crate) fn service<'c>(
-        &self,
-        config: &'c Config,
-        name: &str,
-    ) -> Result<(String, &'c ServiceConfig), CliError> {
-        let service = cfg::validate_service(name)?;
-        match config.services.get(&service) {
-            Some(mapping) => Ok((service, mapping)),
-            None => Err(
-                CliError::not_configured(format!("unknown service {service:?}"))
-                    .with_hint(format!("scalekit-auth config {service} CONNECTION_NAME")),
-            ),
-        }
-    }
-
-    /// The service's connection and effective identifier.
-    pub(crate) fn target(
-        &self,
-        config: &Config,
-        name: &str,
-        identifier_flag: Option<&str>,
-    ) -> Result<Target, CliError> {
-        let (service, mapping) = self.service(config, name)?;
-        let identifier =
-            cfg::resolve_identifier(identifier_flag, Some(mapping), &self.env, config)?;
-        Ok(Target {
-            service,
-            connection_name: mapping.connection_name.clone(),
-            identifier,
-        })
-    }
-}
 
 /// Runs the parsed command.
 pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
@@ -157,7 +24,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
     if let Command::Completions(args) = &cli.command {
         return completions::run(&out, args);
     }
-    let ctx = Context::new(&cli.global, out)?;
+    let ctx = context(&cli.global, out)?;
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Config(args) => config::run(&ctx, &args),
@@ -171,6 +38,26 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         // exec is interruptible until the child runs; then signals go to the child.
         // remove is not: its confirmation prompt blocks, and must keep Ctrl-C's default.
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
+    }
+}
+
+/// The context from the global options.
+fn context(global: &GlobalArgs, out: Output) -> anyhow::Result<Context> {
+    Context::new(
+        global.env_file.as_deref(),
+        global.config_dir.clone(),
+        global.no_input,
+        Some(global.http_timeout),
+        out,
+    )
+}
+
+impl From<QrArgs> for QrChoice {
+    fn from(args: QrArgs) -> Self {
+        Self {
+            always: args.qr,
+            never: args.no_qr,
+        }
     }
 }
 
