@@ -145,6 +145,9 @@ impl Output {
             obj["link"] = err.link.as_ref().map(|l| l.link.clone()).into();
             obj["link_expires_at"] = err.link.as_ref().and_then(|l| l.expires_at.clone()).into();
         }
+        if err.kind == ErrorKind::ToolFailed {
+            obj["execution_id"] = err.execution_id.as_deref().into();
+        }
         serde_json::json!({ "error": obj })
     }
 

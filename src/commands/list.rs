@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::Context;
+use super::{Context, format_table};
 use crate::cli::ListArgs;
 use crate::config as cfg;
 use crate::error::ExitStatus;
@@ -99,34 +99,6 @@ async fn remote(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
         ))?;
     }
     Ok(ExitStatus::Success)
-}
-
-/// A plain aligned table: a header row, then the rows; columns separated by two spaces.
-pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.enumerate() {
-            if i + 1 == N {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
 }
 
 #[cfg(test)]

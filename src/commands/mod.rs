@@ -4,6 +4,7 @@
 pub(crate) mod authorize;
 pub(crate) mod completions;
 pub(crate) mod config;
+pub(crate) mod connections;
 pub(crate) mod exec;
 pub(crate) mod init;
 pub(crate) mod list;
@@ -11,6 +12,7 @@ pub(crate) mod remove;
 pub(crate) mod request;
 pub(crate) mod status;
 pub(crate) mod token;
+pub(crate) mod tools;
 
 use crate::cli::{Cli, Command, GlobalArgs, QrArgs};
 use crate::error::{CliError, ExitStatus};
@@ -38,7 +40,64 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         // exec is interruptible until the child runs; then signals go to the child.
         // remove is not: its confirmation prompt blocks, and must keep Ctrl-C's default.
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
+        Command::Connections(args) => block_on(interruptible(connections::run(&ctx, &args))),
+        Command::Tools(args) => block_on(interruptible(tools::run(&ctx, args.command))),
     }
+}
+
+/// A plain aligned table: a header row, then the rows; columns separated by two spaces.
+pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+/// An outside string (a name, a status, a description Scalekit sent) as it may be shown on a
+/// terminal: control characters made visible (`\e`, `\x07`, `\r`…), never sent raw.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{1b}' => out.push_str("\\e"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) <= 0xff && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if c.is_control() || is_bidi_control(c) => {
+                out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that reorder the text around them (Trojan Source).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
 /// The context from the global options.
@@ -47,7 +106,7 @@ fn context(global: &GlobalArgs, out: Output) -> anyhow::Result<Context> {
         global.env_file.as_deref(),
         global.config_dir.clone(),
         global.no_input,
-        Some(global.http_timeout),
+        global.http_timeout,
         out,
     )
 }

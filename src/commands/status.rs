@@ -413,7 +413,7 @@ fn print_table(
         })
         .collect();
     text.push('\n');
-    text.push_str(&super::list::format_table(
+    text.push_str(&super::format_table(
         &[
             "SERVICE",
             "CONNECTION",

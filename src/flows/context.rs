@@ -63,6 +63,12 @@ impl Context {
         self.http_timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT)
     }
 
+    /// `--http-timeout` when it was given: a command with a longer default of its own
+    /// (`tools run`) keeps that one otherwise.
+    pub(crate) fn http_timeout_given(&self) -> Option<Duration> {
+        self.http_timeout
+    }
+
     /// Loads config.toml (missing is empty; malformed is exit 3).
     pub(crate) fn config(&self) -> anyhow::Result<Config> {
         cfg::load(&self.paths)

@@ -340,6 +340,18 @@ pub(crate) async fn authorization_required(
     status: &AccountStatus,
     hint: &str,
 ) -> anyhow::Error {
+    authorization_required_after(client, target, status, false, hint).await
+}
+
+/// [`authorization_required`] for a caller that has just looked the account up: `missing`
+/// says Scalekit has none, so it is created without asking again.
+pub(crate) async fn authorization_required_after(
+    client: &Client,
+    target: &Target,
+    status: &AccountStatus,
+    missing: bool,
+    hint: &str,
+) -> anyhow::Error {
     let state = match status {
         AccountStatus::Unspecified => "not connected yet".to_owned(),
         other => format!("is {}", other.as_str()),
@@ -358,10 +370,11 @@ pub(crate) async fn authorization_required(
     }
     let ensure = async {
         if *status == AccountStatus::Unspecified
-            && client
-                .account_details(&target.connection_name, &target.identifier)
-                .await?
-                .is_none()
+            && (missing
+                || client
+                    .account_details(&target.connection_name, &target.identifier)
+                    .await?
+                    .is_none())
         {
             client
                 .create_account(&target.connection_name, &target.identifier)
@@ -390,7 +403,7 @@ pub(crate) fn most_severe(kinds: impl Iterator<Item = ErrorKind>) -> ExitStatus 
         ErrorKind::Interrupted => 7,
         ErrorKind::AuthorizationRequired => 6,
         ErrorKind::Unreachable => 5,
-        ErrorKind::Failed => 4,
+        ErrorKind::Failed | ErrorKind::ToolFailed => 4,
         ErrorKind::NotConfigured => 3,
         ErrorKind::Usage => 2,
     };

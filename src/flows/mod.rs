@@ -5,3 +5,4 @@
 pub(crate) mod authorization;
 pub(crate) mod context;
 pub(crate) mod credentials;
+pub(crate) mod tools;
