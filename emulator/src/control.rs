@@ -13,10 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::server::{Ctx, Req};
-use crate::state::{LinkOutcome, LinkProblem, STATUSES};
+use crate::ctx::{Ctx, Req};
+use crate::rules::STATUSES;
+use crate::state::{LinkOutcome, LinkProblem};
+use crate::types::{Fault, SeedAccount, SeedConnection};
 use crate::wire::{self, Resp};
-use crate::{Fault, SeedAccount};
 
 /// Dispatches `/_emulator/…`.
 pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
@@ -28,7 +29,9 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
     }
     let result = match (path, req.method.as_str()) {
         ("/health", "GET") => Ok(health(ctx)),
-        ("/accounts", "GET") => Ok(ok(&json!({"accounts": ctx.shared.state().accounts_json()}))),
+        ("/accounts", "GET") => Ok(ok(
+            &json!({"accounts": wire::accounts_json(&ctx.shared.state())}),
+        )),
         ("/accounts", "POST") => seed(ctx, req),
         ("/accounts/activate", "POST") => activate(ctx, req),
         ("/accounts/status", "POST") => set_status(ctx, req),
@@ -46,6 +49,14 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
             ctx.shared.state().clear_requests();
             Ok(done())
         }
+        ("/connections", "GET") => Ok(ok(&json!({"connections": connections(ctx)}))),
+        ("/connections", "POST") => seed_connection(ctx, req),
+        ("/connections/remove", "POST") => remove_connection(ctx, req),
+        ("/executions", "GET") => Ok(ok(&json!({"executions": ctx.shared.state().executions()}))),
+        ("/executions", "DELETE") => {
+            ctx.shared.state().clear_executions();
+            Ok(done())
+        }
         ("/links", "GET") => Ok(ok(&json!({"links": ctx.shared.state().magic_links()}))),
         ("/links/approve", "POST") => approve(ctx, req),
         ("/reset", "POST") => {
@@ -53,9 +64,22 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req) -> Resp {
             Ok(done())
         }
         (
-            "/health" | "/accounts" | "/accounts/activate" | "/accounts/status"
-            | "/accounts/rotate" | "/accounts/expiry" | "/settings" | "/faults"
-            | "/expire_api_tokens" | "/requests" | "/links" | "/links/approve" | "/reset",
+            "/health"
+            | "/accounts"
+            | "/accounts/activate"
+            | "/accounts/status"
+            | "/accounts/rotate"
+            | "/accounts/expiry"
+            | "/settings"
+            | "/faults"
+            | "/expire_api_tokens"
+            | "/requests"
+            | "/links"
+            | "/links/approve"
+            | "/reset"
+            | "/connections"
+            | "/connections/remove"
+            | "/executions",
             _,
         ) => Err(error(405, "method not allowed")),
         _ => Err(error(
@@ -106,8 +130,44 @@ fn health(ctx: &Ctx) -> Resp {
 fn seed(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let seed: SeedAccount = body(req)?;
     seed.validate().map_err(|message| error(400, &message))?;
-    let id = ctx.shared.state().seed(seed, crate::now());
+    let id = ctx.shared.state().seed(seed, crate::types::now());
     Ok(ok(&json!({"id": id})))
+}
+
+fn connections(ctx: &Ctx) -> Vec<Value> {
+    let state = ctx.shared.state();
+    state
+        .connections
+        .iter()
+        .map(|c| wire::to_json(&wire::connection(c)))
+        .collect()
+}
+
+fn seed_connection(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
+    let seed: SeedConnection = body(req)?;
+    seed.validate().map_err(|message| error(400, &message))?;
+    ctx.shared
+        .state()
+        .seed_connection(seed, crate::types::now());
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionRef {
+    key_id: String,
+}
+
+fn remove_connection(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
+    let target: ConnectionRef = body(req)?;
+    if ctx.shared.state().remove_connection(&target.key_id) {
+        Ok(done())
+    } else {
+        Err(error(
+            404,
+            &format!("no connection with key_id {:?}", target.key_id),
+        ))
+    }
 }
 
 /// `{connector, identifier}` naming an account.
@@ -123,7 +183,7 @@ fn activate(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     if ctx
         .shared
         .state()
-        .activate(&target.connector, &target.identifier, crate::now())
+        .activate(&target.connector, &target.identifier, crate::types::now())
     {
         Ok(done())
     } else {
@@ -151,7 +211,7 @@ fn set_status(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
         &target.connector,
         &target.identifier,
         &target.status,
-        crate::now(),
+        crate::types::now(),
     ) {
         Ok(done())
     } else {
@@ -163,7 +223,7 @@ fn rotate(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let target: AccountRef = body(req)?;
     ctx.shared
         .state()
-        .rotate_token(&target.connector, &target.identifier, crate::now())
+        .rotate_token(&target.connector, &target.identifier, crate::types::now())
         .map(|token| ok(&json!({"access_token": token})))
         .ok_or_else(|| no_account(&target.connector, &target.identifier))
 }
@@ -183,7 +243,7 @@ struct ExpiryBody {
 
 fn expiry(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let target: ExpiryBody = body(req)?;
-    let now = crate::now();
+    let now = crate::types::now();
     let expires_at = match (target.expires_at.as_deref(), target.expires_in_secs) {
         (Some(_), Some(_)) => {
             return Err(error(400, "give expires_at or expires_in_secs, not both"));
@@ -261,17 +321,40 @@ fn update_settings(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
 
 fn queue_fault(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let fault: Fault = body(req)?;
-    if !fault.path.starts_with('/') {
-        return Err(error(
-            400,
-            "path must be a request path such as /oauth/token",
-        ));
-    }
-    if fault.status.is_some_and(|s| !(100..=599).contains(&s)) {
-        return Err(error(400, "status must be between 100 and 599"));
-    }
+    check_fault(&fault).map_err(|message| error(400, &message))?;
     ctx.shared.state().queue_fault(fault);
     Ok(done())
+}
+
+/// What the JSON control API refuses in a fault (the Rust API skips or ignores it).
+fn check_fault(fault: &Fault) -> Result<(), String> {
+    if !fault.path.starts_with('/') {
+        return Err("path must be a request path such as /oauth/token".to_owned());
+    }
+    if fault.status.is_some_and(|s| !(100..=599).contains(&s)) {
+        return Err("status must be between 100 and 599".to_owned());
+    }
+    if let Some(method) = &fault.method
+        && hyper::Method::from_bytes(method.as_bytes()).is_err()
+    {
+        return Err(format!("method {method:?} is not an HTTP method"));
+    }
+    if fault.no_body && fault.body.is_some() {
+        return Err("give body or no_body, not both".to_owned());
+    }
+    if fault.hang && fault.drop {
+        return Err("give hang or drop, not both".to_owned());
+    }
+    for (name, value) in &fault.headers {
+        let header = hyper::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("header name {name:?} is not valid"))?;
+        if header == hyper::header::CONTENT_LENGTH || header == hyper::header::TRANSFER_ENCODING {
+            return Err(format!("header {name} is set by the server"));
+        }
+        hyper::header::HeaderValue::from_bytes(value.as_bytes())
+            .map_err(|_| format!("the value of header {name} cannot be sent over HTTP"))?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -285,7 +368,7 @@ fn approve(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
     let outcome = ctx
         .shared
         .state()
-        .decide_link(&target.link, true, crate::now());
+        .decide_link(&target.link, true, crate::types::now());
     let refused = |status: u16, message: &str| {
         wire::json(status, &json!({"approved": false, "error": message}))
     };

@@ -12,181 +12,34 @@
 //! a client bug shows up here rather than in production.
 
 mod api;
+mod catalog;
 mod control;
+mod ctx;
 mod page;
+mod rules;
 mod server;
+mod shared;
 mod state;
+mod types;
 mod wire;
 
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use crate::shared::Shared;
 use crate::state::State;
-
-/// Default client id accepted by `POST /oauth/token`.
-pub const DEFAULT_CLIENT_ID: &str = "skc_emulator";
-/// Default client secret accepted by `POST /oauth/token`.
-pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
-/// Default lifetime of a magic link.
-pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(60);
-
-/// How to start an [`Emulator`].
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// TCP port on 127.0.0.1; 0 picks a free one.
-    pub port: u16,
-    /// The only client id `POST /oauth/token` accepts.
-    pub client_id: String,
-    /// The only client secret `POST /oauth/token` accepts.
-    pub client_secret: String,
-    /// Lifetime of the magic links minted by `POST …/magic_link`.
-    pub link_ttl: Duration,
-    /// Added before answering every logged request (see [`Emulator::requests`]).
-    pub latency: Duration,
-    /// Base URL the proxy (`/proxy/…`) forwards to. A value starting with `/` is
-    /// relative to the emulator itself, e.g. `/_emulator/echo`.
-    pub upstream: Option<String>,
-    /// Accounts present at start-up (and again after [`Emulator::reset`]).
-    pub seed: Vec<SeedAccount>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            port: 0,
-            client_id: DEFAULT_CLIENT_ID.to_owned(),
-            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
-            link_ttl: DEFAULT_LINK_TTL,
-            latency: Duration::ZERO,
-            upstream: None,
-            seed: Vec::new(),
-        }
-    }
-}
-
-/// A connected account to put into the emulator directly, bypassing the API.
-///
-/// Every field has a default, so `{"connector":"gmail_x","identifier":"me"}` is a
-/// complete seed: an `ACTIVE` OAuth account with a generated token valid for an hour.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SeedAccount {
-    /// The connection name (`connector` on the wire).
-    pub connector: String,
-    /// The end-user key.
-    pub identifier: String,
-    /// A `ConnectorStatus` name; default `ACTIVE`.
-    pub status: Option<String>,
-    /// Default: the connector's text before the first `_` or `-`, upper-cased.
-    pub provider: Option<String>,
-    /// A `ConnectorType` name; default `OAUTH`, or for `static_auth` `BASIC_AUTH`
-    /// (`username` + `password`), `BEARER_TOKEN` (`token` / `access_token`) or `API_KEY`.
-    pub authorization_type: Option<String>,
-    /// Generated (`ya29.emu.…`) for an `ACTIVE` OAuth account when absent.
-    pub access_token: Option<String>,
-    /// Generated for an `ACTIVE` OAuth account when absent.
-    pub refresh_token: Option<String>,
-    /// Granted scopes; empty means a default list for an `ACTIVE` OAuth account.
-    pub scopes: Vec<String>,
-    /// Seconds from now until `token_expires_at`; default 3600 for an `ACTIVE` OAuth
-    /// account, otherwise unknown. Negative means already past.
-    pub token_expires_in_secs: Option<i64>,
-    /// The `static_auth.details` object, for API-key, bearer and basic connections.
-    pub static_auth: Option<serde_json::Value>,
-}
-
-impl SeedAccount {
-    /// Checks the seed the way the JSON control API and `--seed` do: connector and
-    /// identifier as the API would accept them, known status and type names, and an
-    /// object for `static_auth`. The Rust API ([`Emulator::seed`]) does not check.
-    pub fn validate(&self) -> Result<(), String> {
-        state::validate_seed(self)
-    }
-}
-
-/// A fault to inject into the next matching requests.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Fault {
-    /// Exact request path to match, without the query string.
-    pub path: String,
-    /// How many of the next matching requests get the fault; 0 counts as 1.
-    pub count: u32,
-    /// Answer with this status (and the gRPC error body for it, unless `no_body`).
-    /// Defaults to 503 when `no_body` is set without a status.
-    pub status: Option<u16>,
-    /// Adds `Retry-After: <seconds>` to the answer.
-    pub retry_after: Option<u64>,
-    /// Answer with an empty body.
-    pub no_body: bool,
-    /// Never answer; the request stays pending until the client gives up.
-    pub hang: bool,
-    /// Wait this long, then answer (normally, or with `status` if given).
-    pub delay_ms: Option<u64>,
-}
-
-/// One request received by the emulator, as seen on the wire.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LoggedRequest {
-    /// HTTP method, e.g. `GET`.
-    pub method: String,
-    /// Request path without the query string.
-    pub path: String,
-    /// Raw query string, if any.
-    pub query: Option<String>,
-    /// Headers in arrival order, names lower-cased.
-    pub headers: Vec<(String, String)>,
-    /// The body, as UTF-8 (lossy).
-    pub body: String,
-    /// The status answered; 0 while unanswered, and for ever for a `hang` fault.
-    pub status: u16,
-    /// Id of the TCP connection that carried the request, counting from 1.
-    pub connection: u64,
-    /// Milliseconds since the emulator started, when the request was received.
-    pub at_ms: u64,
-}
-
-/// A magic link minted by `POST /api/v1/connected_accounts/magic_link`.
-#[derive(Clone, Debug, Serialize)]
-pub struct MagicLinkInfo {
-    /// The full URL, `http://127.0.0.1:PORT/magicLink/<uuid>`.
-    pub link: String,
-    /// The connection name of the account it authorizes.
-    pub connector: String,
-    /// The identifier of the account it authorizes.
-    pub identifier: String,
-    /// Expiry, RFC 3339 UTC.
-    pub expiry: String,
-    /// Whether the link was already used (allowed or denied).
-    pub used: bool,
-}
-
-/// State shared by the server tasks and the [`Emulator`] handle.
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    /// The options the emulator started with; [`Emulator::reset`] returns to them.
-    initial: Options,
-    /// `http://127.0.0.1:PORT`.
-    base_url: String,
-    started: Instant,
-    verbose: std::sync::atomic::AtomicBool,
-    connections: std::sync::atomic::AtomicU64,
-}
-
-impl Shared {
-    /// Locks the state. A panic elsewhere while holding the lock leaves plain data
-    /// behind, so a poisoned lock is used as is.
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+use crate::types::now;
+pub use crate::types::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Execution, Fault, FaultBody,
+    LoggedRequest, MagicLinkInfo, Options, SeedAccount, SeedConnection, default_connections,
+};
 
 /// A running emulator on 127.0.0.1. It stops when dropped.
 pub struct Emulator {
@@ -221,8 +74,8 @@ impl Emulator {
             initial: opts,
             base_url,
             started: Instant::now(),
-            verbose: std::sync::atomic::AtomicBool::new(false),
-            connections: std::sync::atomic::AtomicU64::new(0),
+            verbose: AtomicBool::new(false),
+            connections: AtomicU64::new(0),
         });
         let stop = Arc::new(Notify::new());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<()>>();
@@ -308,7 +161,7 @@ impl Emulator {
     /// it used), or `None`.
     #[must_use]
     pub fn account(&self, connector: &str, identifier: &str) -> Option<serde_json::Value> {
-        self.shared.state().account_json(connector, identifier)
+        wire::account_json(&self.shared.state(), connector, identifier)
     }
 
     /// Does what the consent page's Allow does: `ACTIVE` with a fresh access token,
@@ -380,14 +233,47 @@ impl Emulator {
     /// Prints one stderr line per request (method, path, status, milliseconds).
     /// Never bodies or tokens. Not affected by [`Emulator::reset`].
     pub fn set_verbose(&self, on: bool) {
-        self.shared
-            .verbose
-            .store(on, std::sync::atomic::Ordering::Relaxed);
+        self.shared.verbose.store(on, Ordering::Relaxed);
     }
 
     /// Queues a fault for the next `fault.count` requests to `fault.path`.
     pub fn queue_fault(&self, fault: Fault) {
         self.shared.state().queue_fault(fault);
+    }
+
+    /// Adds a connection to `GET /api/v1/connections/app`, replacing one with the same
+    /// `key_id`. Not checked; see [`SeedConnection::validate`].
+    pub fn seed_connection(&self, connection: SeedConnection) {
+        self.shared.state().seed_connection(connection, now());
+    }
+
+    /// Removes a connection; false when there is none with this name.
+    pub fn remove_connection(&self, key_id: &str) -> bool {
+        self.shared.state().remove_connection(key_id)
+    }
+
+    /// The connections, rendered as `GET /api/v1/connections/app` does.
+    #[must_use]
+    pub fn connections(&self) -> Vec<serde_json::Value> {
+        let state = self.shared.state();
+        state
+            .connections
+            .iter()
+            .map(|c| wire::to_json(&wire::connection(c)))
+            .collect()
+    }
+
+    /// Every tool execution that ran (`POST /api/v1/execute_tool` got as far as
+    /// running the tool), oldest first. A fault that answers instead of the route
+    /// (without `handle_first`) means the tool did not run.
+    #[must_use]
+    pub fn executions(&self) -> Vec<Execution> {
+        self.shared.state().executions()
+    }
+
+    /// Forgets the executions recorded so far.
+    pub fn clear_executions(&self) {
+        self.shared.state().clear_executions();
     }
 
     /// Every API token issued so far is rejected from now on (401 "token expired").
@@ -436,9 +322,4 @@ impl Drop for Emulator {
             let _ = thread.join();
         }
     }
-}
-
-/// The current time; one place so every timestamp comes from the same clock.
-pub(crate) fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
 }

@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use scalekit_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Options, SeedAccount};
+use scalekit_emulator::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Options, SeedAccount, SeedConnection,
+    default_connections,
+};
 
 /// A faithful local Scalekit (connected-accounts REST API) for tests and offline use.
 ///
@@ -46,7 +49,8 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 60)]
     link_ttl_secs: u64,
 
-    /// JSON file of accounts to start with: an array of accounts or {"accounts": [...]}
+    /// JSON file of accounts (and connections) to start with: an array of accounts, or
+    /// {"accounts": [...], "connections": [...]} (either key optional)
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
 
@@ -61,7 +65,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let seed = match cli.seed.as_deref().map(load_seed_file).transpose() {
+    let (seed, connections) = match cli.seed.as_deref().map(load_seed_file).transpose() {
         Ok(seed) => seed.unwrap_or_default(),
         Err(message) => {
             eprintln!("error: {message}");
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         latency: Duration::from_millis(cli.latency_ms),
         upstream: cli.upstream,
         seed,
+        connections: connections.unwrap_or_else(default_connections),
     };
     let emulator = match Emulator::start(options) {
         Ok(emulator) => emulator,
@@ -133,22 +138,37 @@ fn wait_for_signal() -> std::io::Result<()> {
     })
 }
 
-/// Reads `--seed FILE`: a JSON array of accounts, or `{"accounts": [...]}`.
-fn load_seed_file(path: &Path) -> Result<Vec<SeedAccount>, String> {
+/// What a seed file holds: accounts, and the connections when it names them.
+type SeedFile = (Vec<SeedAccount>, Option<Vec<SeedConnection>>);
+
+/// Reads `--seed FILE`: a JSON array of accounts, or an object with `accounts` and/or
+/// `connections` (a file without `connections` keeps the default ones).
+fn load_seed_file(path: &Path) -> Result<SeedFile, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|err| format!("cannot read seed file {shown}: {err}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|err| format!("seed file {shown} is not valid JSON: {err}"))?;
-    let items = match value {
-        serde_json::Value::Array(items) => items,
-        serde_json::Value::Object(mut map) if map.len() == 1 => match map.remove("accounts") {
-            Some(serde_json::Value::Array(items)) => items,
-            _ => return Err(shape_error(path)),
-        },
+    let (accounts, connections) = match value {
+        serde_json::Value::Array(items) => (items, None),
+        serde_json::Value::Object(mut map)
+            if !map.is_empty() && map.keys().all(|k| k == "accounts" || k == "connections") =>
+        {
+            let accounts = match map.remove("accounts") {
+                None => Vec::new(),
+                Some(serde_json::Value::Array(items)) => items,
+                Some(_) => return Err(shape_error(path)),
+            };
+            let connections = match map.remove("connections") {
+                None => None,
+                Some(serde_json::Value::Array(items)) => Some(items),
+                Some(_) => return Err(shape_error(path)),
+            };
+            (accounts, connections)
+        }
         _ => return Err(shape_error(path)),
     };
-    items
+    let accounts = accounts
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
@@ -158,12 +178,30 @@ fn load_seed_file(path: &Path) -> Result<Vec<SeedAccount>, String> {
                 .map_err(|err| format!("seed file {shown}, account {}: {err}", index + 1))?;
             Ok(seed)
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    let connections = connections
+        .map(|items| {
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    let seed: SeedConnection = serde_json::from_value(item).map_err(|err| {
+                        format!("seed file {shown}, connection {}: {err}", index + 1)
+                    })?;
+                    seed.validate().map_err(|err| {
+                        format!("seed file {shown}, connection {}: {err}", index + 1)
+                    })?;
+                    Ok(seed)
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .transpose()?;
+    Ok((accounts, connections))
 }
 
 fn shape_error(path: &Path) -> String {
     format!(
-        "seed file {} must hold a JSON array of accounts or {{\"accounts\": [...]}}",
+        "seed file {} must hold a JSON array of accounts or {{\"accounts\": [...], \"connections\": [...]}}",
         path.display()
     )
 }

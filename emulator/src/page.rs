@@ -3,7 +3,7 @@
 
 use hyper::Method;
 
-use crate::server::{Ctx, Req};
+use crate::ctx::{Ctx, Req};
 use crate::state::{LinkOutcome, LinkProblem};
 use crate::wire::{self, Resp};
 
@@ -11,7 +11,7 @@ use crate::wire::{self, Resp};
 /// `decision=deny` decides. Links are single-use either way.
 pub(crate) fn magic_link(ctx: &Ctx, req: &Req) -> Resp {
     let uuid = req.path.trim_start_matches("/magicLink/");
-    let now = crate::now();
+    let now = crate::types::now();
     match req.method {
         Method::GET => {
             let outcome = ctx.shared.state().link_page(uuid, now);

@@ -1,42 +1,26 @@
 //! The HTTP/1.1 server: a manual accept loop that numbers TCP connections, the
 //! request log, latency, faults, `--verbose` lines and dispatch to the routes.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::BodyExt;
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{HeaderMap, Method, Request};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::ctx::{Ctx, Req};
+use crate::shared::Shared;
+use crate::types::{Fault, FaultBody, LoggedRequest};
 use crate::wire::{self, Resp};
-use crate::{Fault, LoggedRequest, Shared, api, control, page};
-
-/// A request with its body read.
-#[derive(Debug)]
-pub(crate) struct Req {
-    pub(crate) method: Method,
-    /// Path without the query string.
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-}
-
-/// What every route can reach.
-pub(crate) struct Ctx {
-    pub(crate) shared: Arc<Shared>,
-    /// Pooled plain-HTTP client for the proxy.
-    pub(crate) client: Client<HttpConnector, Full<Bytes>>,
-}
+use crate::{api, control, page};
 
 /// Accepts connections until `stop` is notified. Each connection gets the next id.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>) {
@@ -61,7 +45,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let ctx = Arc::clone(&ctx);
-                async move { Ok::<_, Infallible>(handle(&ctx, connection, req).await) }
+                async move { handle(&ctx, connection, req).await }
             });
             // A connection error (client gone mid-request) only ends this connection.
             let _ = http1::Builder::new()
@@ -82,7 +66,19 @@ fn is_logged(path: &str) -> bool {
         || path == "/connect/success")
 }
 
-async fn handle(ctx: &Ctx, connection: u64, req: Request<Incoming>) -> Resp {
+/// A `drop` fault: the service fails, so hyper closes the connection unanswered.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn handle(ctx: &Ctx, connection: u64, req: Request<Incoming>) -> Result<Resp, Dropped> {
     let received = Instant::now();
     let (parts, body) = req.into_parts();
     let Ok(body) = body
@@ -90,7 +86,7 @@ async fn handle(ctx: &Ctx, connection: u64, req: Request<Incoming>) -> Resp {
         .await
         .map(http_body_util::Collected::to_bytes)
     else {
-        return wire::parse_error("cannot read the request body");
+        return Ok(wire::parse_error("cannot read the request body"));
     };
     let req = Req {
         method: parts.method,
@@ -102,14 +98,23 @@ async fn handle(ctx: &Ctx, connection: u64, req: Request<Incoming>) -> Resp {
     let resp = if is_logged(&req.path) {
         handle_logged(ctx, connection, received, &req).await
     } else {
-        route(ctx, &req).await
+        Ok(route(ctx, &req).await)
     };
-    verbose_line(ctx, &req, &resp.status().as_u16().to_string(), received);
+    let status = match &resp {
+        Ok(resp) => resp.status().as_u16().to_string(),
+        Err(Dropped) => "dropped".to_owned(),
+    };
+    verbose_line(ctx, &req, &status, received);
     resp
 }
 
 /// Logs the request, applies latency and any queued fault, then answers.
-async fn handle_logged(ctx: &Ctx, connection: u64, received: Instant, req: &Req) -> Resp {
+async fn handle_logged(
+    ctx: &Ctx,
+    connection: u64,
+    received: Instant,
+    req: &Req,
+) -> Result<Resp, Dropped> {
     let (key, latency, fault) = {
         let mut state = ctx.shared.state();
         let key = state.log_received(LoggedRequest {
@@ -132,7 +137,11 @@ async fn handle_logged(ctx: &Ctx, connection: u64, received: Instant, req: &Req)
             at_ms: u64::try_from(received.duration_since(ctx.shared.started).as_millis())
                 .unwrap_or(u64::MAX),
         });
-        (key, state.settings.latency, state.take_fault(&req.path))
+        (
+            key,
+            state.settings.latency,
+            state.take_fault(req.method.as_str(), &req.path),
+        )
     };
     if fault.as_ref().is_some_and(|f| f.hang) {
         // Logged with status 0 when received; never answered. The connection task
@@ -144,29 +153,74 @@ async fn handle_logged(ctx: &Ctx, connection: u64, received: Instant, req: &Req)
         tokio::time::sleep(latency).await;
     }
     let resp = match fault {
-        Some(fault) => answer_fault(ctx, req, &fault).await,
+        Some(fault) => answer_fault(ctx, req, &fault).await?,
         None => route(ctx, req).await,
     };
     ctx.shared.state().log_answered(key, resp.status().as_u16());
-    resp
+    Ok(resp)
 }
 
-/// A queued fault's answer: a delay, then an error status or the normal answer,
-/// plus `Retry-After` when asked for.
-async fn answer_fault(ctx: &Ctx, req: &Req, fault: &Fault) -> Resp {
+/// A queued fault's answer: optionally the real handling first, a delay, then a
+/// dropped connection, the fault's own status/body, or the normal answer; plus the
+/// fault's headers and `Retry-After`.
+async fn answer_fault(ctx: &Ctx, req: &Req, fault: &Fault) -> Result<Resp, Dropped> {
+    let handled = if fault.handle_first {
+        Some(route(ctx, req).await)
+    } else {
+        None
+    };
     if let Some(ms) = fault.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let status = fault.status.or(fault.no_body.then_some(503));
-    let mut resp = match status {
-        Some(status) if fault.no_body => wire::empty(status),
-        Some(status) => wire::error_for_status(status),
-        None => route(ctx, req).await,
+    if fault.drop {
+        return Err(Dropped);
+    }
+    let status = fault
+        .status
+        .or(fault.no_body.then_some(503))
+        .or(fault.body.as_ref().map(|_| 200));
+    let mut resp = match (status, &fault.body) {
+        (Some(status), _) if fault.no_body => wire::empty(status),
+        (Some(status), Some(body)) => fault_body(status, body),
+        (Some(status), None) => wire::error_for_path(&req.path, status),
+        (None, _) => match handled {
+            Some(resp) => resp,
+            None => route(ctx, req).await,
+        },
     };
     if let Some(secs) = fault.retry_after {
         wire::set_header(&mut resp, "retry-after", &secs.to_string());
     }
-    resp
+    add_headers(&mut resp, &fault.headers);
+    Ok(resp)
+}
+
+/// A fault's own body.
+fn fault_body(status: u16, body: &FaultBody) -> Resp {
+    match body {
+        FaultBody::Json(value) => wire::json(status, value),
+        FaultBody::Text(text) => wire::raw(status, text.clone().into_bytes()),
+        FaultBody::Bytes(bytes) => wire::raw(status, bytes.clone()),
+    }
+}
+
+/// Appends a fault's headers; a `content-type` among them replaces the default one.
+/// Names and values HTTP cannot carry are skipped.
+fn add_headers(resp: &mut Resp, headers: &[(String, String)]) {
+    let mut replaced_type = false;
+    for (name, value) in headers {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) else {
+            continue;
+        };
+        if name == CONTENT_TYPE && !replaced_type {
+            resp.headers_mut().remove(CONTENT_TYPE);
+            replaced_type = true;
+        }
+        resp.headers_mut().append(name, value);
+    }
 }
 
 /// Dispatches by path.

@@ -7,11 +7,9 @@ use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
-use crate::state::{Account, Credentials};
+pub(crate) use crate::rules::{connection_id, is_valid_connector, parse_timestamp, timestamp};
+use crate::state::{Account, Connection, Credentials, State};
 
 /// The response body type of every route.
 pub(crate) type Body = Full<Bytes>;
@@ -20,43 +18,6 @@ pub(crate) type Resp = Response<Body>;
 
 /// `@type` of the `ErrorInfo` detail in gRPC error bodies.
 const ERROR_INFO_TYPE: &str = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo";
-
-/// RFC 3339 UTC with `Z` and six fraction digits, as Scalekit's gateway emits.
-const TIMESTAMP: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// Formats a timestamp the way the API does.
-pub(crate) fn timestamp(at: OffsetDateTime) -> String {
-    at.to_offset(UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
-}
-
-/// Parses an RFC 3339 timestamp.
-pub(crate) fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// Whether a connection name passes Scalekit's rule: `^[a-zA-Z0-9_: -]*$`, ≤400 chars.
-pub(crate) fn is_valid_connector(connector: &str) -> bool {
-    connector.len() <= 400
-        && connector
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | ' ' | '-'))
-}
-
-/// The connection's `conn_…` id: stable per connection name, across runs too.
-pub(crate) fn connection_id(connector: &str) -> String {
-    // FNV-1a: tiny, stable, good enough to spread names over 18 digits.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in connector.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    let base = 100_000_000_000_000_000_u64;
-    format!("conn_{}", base + hash % (9 * base))
-}
-
 /// Which rendering of an account a route returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum View {
@@ -154,6 +115,51 @@ pub(crate) fn account(account: &Account, view: View) -> AccountWire {
     }
 }
 
+/// The `/auth` rendering of an account, without marking it used.
+pub(crate) fn account_json(state: &State, connector: &str, identifier: &str) -> Option<Value> {
+    let found = &state.accounts[state.position(connector, identifier)?];
+    Some(to_json(&account(found, View::Auth)))
+}
+
+/// Every account, rendered as `/auth` would.
+pub(crate) fn accounts_json(state: &State) -> Vec<Value> {
+    state
+        .accounts
+        .iter()
+        .map(|a| to_json(&account(a, View::Auth)))
+        .collect()
+}
+
+/// A connection of `GET /api/v1/connections/app`, fields in proto order.
+#[derive(Debug, Serialize)]
+pub(crate) struct ConnectionWire {
+    id: String,
+    provider: String,
+    #[serde(rename = "type")]
+    connection_type: String,
+    status: String,
+    enabled: bool,
+    provider_key: String,
+    key_id: String,
+    created_at: String,
+    updated_at: String,
+}
+
+/// Renders a connection.
+pub(crate) fn connection(connection: &Connection) -> ConnectionWire {
+    ConnectionWire {
+        id: connection_id(&connection.key_id),
+        provider: connection.provider_key.clone(),
+        connection_type: connection.connection_type.clone(),
+        status: connection.status.clone(),
+        enabled: connection.enabled,
+        provider_key: connection.provider_key.clone(),
+        key_id: connection.key_id.clone(),
+        created_at: timestamp(connection.created_at),
+        updated_at: timestamp(connection.created_at),
+    }
+}
+
 /// Serializes to a JSON value (infallible for the emulator's own types).
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
@@ -167,6 +173,13 @@ pub(crate) fn response(status: u16, content_type: &'static str, body: impl Into<
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// A response with a status and these exact bytes, with no content type.
+pub(crate) fn raw(status: u16, body: Vec<u8>) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp
 }
 
@@ -215,6 +228,32 @@ struct ErrorInfo<'a> {
     #[serde(rename = "@type")]
     type_url: &'static str,
     error_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_error_info: Option<ToolErrorInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation_error_info: Option<ValidationErrorInfo>,
+}
+
+/// `ErrorInfo.validation_error_info`.
+#[derive(Serialize)]
+struct ValidationErrorInfo {
+    field_violations: Vec<FieldViolation>,
+}
+
+/// One entry of `field_violations`.
+#[derive(Serialize)]
+pub(crate) struct FieldViolation {
+    pub(crate) field: String,
+    pub(crate) description: String,
+    pub(crate) constraint: String,
+}
+
+/// `ErrorInfo.tool_error_info`: why a tool execution failed.
+#[derive(Serialize)]
+pub(crate) struct ToolErrorInfo<'a> {
+    pub(crate) execution_id: &'a str,
+    pub(crate) tool_error_message: &'a str,
+    pub(crate) tool_error_code: &'a str,
 }
 
 /// A gRPC-gateway error body; `error_code` adds an `ErrorInfo` detail.
@@ -223,6 +262,8 @@ pub(crate) fn grpc_error(status: u16, code: u8, message: &str, error_code: Optio
         .map(|error_code| ErrorInfo {
             type_url: ERROR_INFO_TYPE,
             error_code,
+            tool_error_info: None,
+            validation_error_info: None,
         })
         .into_iter()
         .collect();
@@ -234,6 +275,61 @@ pub(crate) fn grpc_error(status: u16, code: u8, message: &str, error_code: Optio
             details,
         },
     )
+}
+
+/// A failed tool execution: the gRPC error body with `error_code` `TOOL_ERROR` and a
+/// `tool_error_info` detail.
+pub(crate) fn tool_error(status: u16, code: u8, message: &str, info: ToolErrorInfo<'_>) -> Resp {
+    json(
+        status,
+        &GrpcStatus {
+            code,
+            message,
+            details: vec![ErrorInfo {
+                type_url: ERROR_INFO_TYPE,
+                error_code: "TOOL_ERROR",
+                tool_error_info: Some(info),
+                validation_error_info: None,
+            }],
+        },
+    )
+}
+
+/// 400, code 3, `BAD_REQUEST` with a `validation_error_info` detail.
+pub(crate) fn invalid_fields(message: &str, field_violations: Vec<FieldViolation>) -> Resp {
+    json(
+        400,
+        &GrpcStatus {
+            code: 3,
+            message,
+            details: vec![ErrorInfo {
+                type_url: ERROR_INFO_TYPE,
+                error_code: "BAD_REQUEST",
+                tool_error_info: None,
+                validation_error_info: Some(ValidationErrorInfo { field_violations }),
+            }],
+        },
+    )
+}
+
+/// The error body a fault gives a path for a bare status: a tool error for a failed
+/// `execute_tool`, else [`error_for_status`].
+pub(crate) fn error_for_path(path: &str, status: u16) -> Resp {
+    if path == "/api/v1/execute_tool" && status >= 400 {
+        let (code, _, _) = grpc_for_status(status);
+        let execution_id = format!("exec_fault_{}", crate::rules::random_alphanumeric(12));
+        return tool_error(
+            status,
+            code,
+            "tool execution failed",
+            ToolErrorInfo {
+                execution_id: &execution_id,
+                tool_error_message: "the provider failed (injected fault)",
+                tool_error_code: "PROVIDER_ERROR",
+            },
+        );
+    }
+    error_for_status(status)
 }
 
 /// gRPC code, `error_code` and message used for an HTTP status (fault bodies).

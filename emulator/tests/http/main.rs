@@ -3,10 +3,13 @@
 mod accounts;
 mod binary;
 mod common;
+mod connections;
 mod control;
 mod faults;
+mod hostile;
 mod list;
 mod load;
 mod magic;
 mod oauth;
 mod proxy;
+mod tools;
