@@ -146,13 +146,21 @@ fn describe(tool: &Tool) -> String {
         return text;
     }
     text.push_str("\nParameters:\n");
-    // Required ones first, each group in the schema's order.
-    let mut names: Vec<&String> = properties.keys().collect();
-    names.sort_by_key(|n| !required.contains(&n.as_str()));
+    // Required ones first, in the order `required` gives them; then the others by name.
+    let names = required
+        .iter()
+        .copied()
+        .filter(|n| properties.contains_key(*n))
+        .chain(
+            properties
+                .keys()
+                .map(String::as_str)
+                .filter(|n| !required.contains(n)),
+        );
     for name in names {
-        let property = &properties[name.as_str()];
+        let property = &properties[name];
         let mut facts = vec![type_of(property)];
-        if required.contains(&name.as_str()) {
+        if required.contains(&name) {
             facts.push("required".to_owned());
         }
         if let Some(values) = property.get("enum").and_then(Value::as_array) {
