@@ -7,7 +7,7 @@ use std::time::Duration;
 use scalekit_emulator::{Fault, FaultBody};
 use serde_json::{Value, json};
 
-use crate::harness::World;
+use crate::harness::{World, assert_no_secret};
 
 /// gmail configured and authorized for `mess`.
 fn gmail() -> World {
@@ -832,4 +832,98 @@ fn outside_text_in_the_catalog_and_tool_errors_reaches_the_terminal_escaped() {
         run.stderr
     );
     assert_eq!(w.emu.executions().len(), 0);
+}
+
+#[test]
+fn tools_and_connections_leak_no_secret_even_verbose() {
+    let w = World::configured(&[("gmail", "gmail_u3134a"), ("slack", "slack_x7y9z")]);
+    let token = w.seed_active("gmail_u3134a", "mess");
+    let refresh = w.emu.account("gmail_u3134a", "mess").unwrap()["authorization_details"]
+        ["oauth_token"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let everything = [
+        crate::harness::SECRET,
+        token.as_str(),
+        refresh.as_str(),
+        "skemu_",
+    ];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["-v", "connections"],
+        vec!["-v", "connections", "--json"],
+        vec!["-v", "config", "mail", "--provider", "GMAIL"],
+        vec!["-v", "config", "crm", "--provider", "SALESFORCE", "--json"],
+        vec!["-v", "tools", "search", "send"],
+        vec!["-v", "tools", "list", "--service", "gmail", "--json"],
+        vec!["-v", "tools", "schema", "gmail_send_email"],
+        vec!["-v", "tools", "schema", "nope_nope"],
+        vec!["-v", "tools", "run", "gmail", "gmail_fetch_mails"],
+        vec!["-v", "tools", "run", "gmail", "gmail_fetch_mails", "--json"],
+        vec![
+            "-v",
+            "tools",
+            "run",
+            "gmail",
+            "gmail_send_email",
+            "-d",
+            "{}",
+            "--dry-run",
+        ],
+        vec![
+            "-v",
+            "tools",
+            "run",
+            "slack",
+            "slack_list_channels",
+            "--json",
+        ],
+        vec![
+            "-v",
+            "tools",
+            "run",
+            "gmail",
+            "slack_list_channels",
+            "--no-check",
+        ],
+    ];
+    for args in runs {
+        let run = w.run(&args);
+        assert_no_secret(&run.stdout, &everything);
+        assert_no_secret(&run.stderr, &everything);
+        assert!(run.stderr.contains("http: "), "{args:?}: {}", run.stderr);
+    }
+    let run = w.run(&[
+        "-v",
+        "tools",
+        "run",
+        "gmail",
+        "gmail_fetch_mails",
+        "--no-check",
+    ]);
+    run.assert_code(0);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[1].starts_with("http: POST /api/v1/execute_tool 200 "),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn data_is_pretty_printed_on_a_terminal() {
+    let w = gmail();
+    let pty = w.pty(&[
+        "tools",
+        "run",
+        "gmail",
+        "gmail_fetch_mails",
+        "-d",
+        r#"{"max_results": 1}"#,
+    ]);
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("{\r\n  \"messages\": [\r\n"), "{output:?}");
+    assert_eq!(w.emu.executions().len(), 1);
 }
