@@ -10,9 +10,8 @@ use super::authorization::{self, FlowOptions};
 use super::context::{Context, Target};
 use super::credentials::authorization_required_after;
 use crate::error::{CliError, ErrorKind};
-use crate::scalekit::tools::{
-    ExecuteError, Executed, Execution, Pages, Tool, ToolFailure, ToolFilter,
-};
+use crate::scalekit::execute::{ExecuteError, Executed, Execution, ToolFailure};
+use crate::scalekit::tools::{Pages, Tool, ToolFilter};
 use crate::scalekit::types::AccountStatus;
 use crate::scalekit::{ApiError, Client};
 use crate::tools::close_names;

@@ -696,4 +696,80 @@ mod tests {
         let got = problems(&json!({"enum": ["a"]}), &json!(long));
         assert!(got[0].1.ends_with('…') && got[0].1.len() < 120, "{got:?}");
     }
+
+    mod arbitrary {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value};
+
+        use super::super::check;
+
+        /// Keys a JSON Schema uses, plus property names and strangers.
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => prop::sample::select(vec![
+                    "type", "properties", "required", "enum", "const", "items", "prefixItems",
+                    "additionalItems", "additionalProperties", "patternProperties", "$ref",
+                    "$defs", "definitions", "allOf", "anyOf", "oneOf", "nullable", "a", "b",
+                ])
+                .prop_map(str::to_owned),
+                1 => any::<String>(),
+            ]
+        }
+
+        /// Values that look like schemas (and like params): type names, local refs, nesting.
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                prop::sample::select(vec![
+                    "object",
+                    "array",
+                    "string",
+                    "number",
+                    "integer",
+                    "boolean",
+                    "null",
+                    "#",
+                    "#/$defs/a",
+                    "#/properties/a",
+                    "#/definitions",
+                    "#/",
+                    "a",
+                    "",
+                ])
+                .prop_map(Value::from),
+                any::<String>().prop_map(Value::from),
+            ];
+            leaf.prop_recursive(6, 64, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    prop::collection::vec((key(), inner), 0..6)
+                        .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+                    ProptestConfig::default().cases
+                } else {
+                    256
+                },
+                ..ProptestConfig::default()
+            })]
+
+            /// Any schema against any value: no panic, no hang, and every problem has a path
+            /// from the root.
+            #[test]
+            fn any_schema_and_value_never_panic(schema in json(), value in json()) {
+                for problem in check(&schema, &value) {
+                    prop_assert!(problem.path.starts_with('$'));
+                    prop_assert!(!problem.message.is_empty());
+                }
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::error::{CliError, ExitStatus};
 use crate::flows::authorization::FlowOptions;
 use crate::flows::tools::{self as flow, RunOptions, find_tool, unknown_tool};
 use crate::output::Output;
-use crate::scalekit::tools::{EXECUTE_TIMEOUT, Execution};
+use crate::scalekit::execute::{EXECUTE_TIMEOUT, Execution};
 use crate::tools::check::{self, Problem};
 
 /// Params larger than this are refused (a tool's params are a few fields, not a file).
