@@ -927,3 +927,63 @@ fn data_is_pretty_printed_on_a_terminal() {
     assert!(output.contains("{\r\n  \"messages\": [\r\n"), "{output:?}");
     assert_eq!(w.emu.executions().len(), 1);
 }
+
+#[test]
+fn at_a_terminal_the_authorize_flow_runs_then_the_tool() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let pty = w.pty(&["tools", "run", "gmail", "gmail_fetch_mails", "--no-qr"]);
+    pty.expect("Authorize gmail");
+    let link = w.emu.magic_links()[0].link.clone();
+    pty.expect(&link);
+    assert!(
+        w.emu.executions().is_empty(),
+        "nothing runs before the approval"
+    );
+    assert!(w.emu.approve_link(&link));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("gmail authorized"), "{output}");
+    assert!(output.contains("\"messages\": ["), "{output}");
+    let executions = w.emu.executions();
+    assert_eq!(executions.len(), 1);
+    assert_eq!(executions[0].tool_name, "gmail_fetch_mails");
+    // The first execute_tool was refused (no account), the second ran.
+    let runs = w
+        .requests()
+        .iter()
+        .filter(|r| *r == "POST /api/v1/execute_tool")
+        .count();
+    assert_eq!(runs, 2);
+}
+
+#[test]
+fn ctrl_c_while_a_tool_runs_exits_130_and_it_is_not_sent_again() {
+    let w = gmail();
+    w.emu.queue_fault(Fault {
+        path: "/api/v1/execute_tool".into(),
+        hang: true,
+        ..Fault::default()
+    });
+    let mut cmd = w.command(&["tools", "run", "gmail", "gmail_fetch_mails", "--no-check"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    for _ in 0..200 {
+        if w.requests()
+            .iter()
+            .any(|r| r == "POST /api/v1/execute_tool")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let out = crate::harness::interrupt(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert_eq!(
+        w.requests(),
+        ["POST /oauth/token", "POST /api/v1/execute_tool"]
+    );
+}
