@@ -209,7 +209,7 @@ pub(crate) struct ConfigArgs {
     #[arg(long = "host", value_name = "HOST", conflicts_with = "unset")]
     pub(crate) hosts: Vec<String>,
 
-    /// Map the one usable connection of this provider (GMAIL, SLACK…; see `connections`)
+    /// Map the one usable connection of this provider (GMAIL, SLACK…; see connections)
     #[arg(
         long,
         value_name = "PROVIDER",

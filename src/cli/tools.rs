@@ -122,7 +122,7 @@ Examples:
   scalekit-auth tools schema gmail_send_email
   scalekit-auth tools schema slack_send_message --json | jq .input_schema")]
 pub(crate) struct ToolsSchemaArgs {
-    /// The tool's name, as `tools search` shows it
+    /// The tool's name, as tools search shows it
     #[arg(value_name = "TOOL")]
     pub(crate) tool: String,
 
@@ -150,7 +150,7 @@ pub(crate) struct ToolsRunArgs {
     #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
     pub(crate) service: String,
 
-    /// The tool's name, as `tools search` shows it
+    /// The tool's name, as tools search shows it
     #[arg(value_name = "TOOL")]
     pub(crate) tool: String,
 
