@@ -11,6 +11,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
 
+mod tools;
+
+pub(crate) use self::tools::{
+    ConnectionsArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs, ToolsSchemaArgs,
+    ToolsSearchArgs,
+};
+
 /// The exit-code table (a macro so that `concat!` can use it in help texts).
 macro_rules! exit_codes {
     () => {
@@ -92,16 +99,15 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorChoice,
 
-    /// Per-request timeout in seconds
+    /// Per-request timeout in seconds [default: 30; for tools run's execution: 120]
     #[arg(
         long,
         global = true,
         value_name = "SECS",
         env = "SCALEKIT_AUTH_HTTP_TIMEOUT",
-        default_value_t = 30.0,
         value_parser = parse_positive_secs
     )]
-    pub(crate) http_timeout: f64,
+    pub(crate) http_timeout: Option<f64>,
 }
 
 /// `--color`.
@@ -125,6 +131,8 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     Request(RequestArgs),
     Remove(RemoveArgs),
+    Connections(ConnectionsArgs),
+    Tools(ToolsArgs),
 }
 
 /// Save Scalekit credentials (once per machine)
@@ -167,12 +175,14 @@ pub(crate) struct InitArgs {
 
 /// Map a service to a Scalekit connection, or show or remove the mapping
 ///
-/// With a connection name: adds or replaces the mapping (no network). Without one: prints it.
+/// With a connection name: adds or replaces the mapping (no network). With --provider: maps the
+/// one COMPLETED, enabled connection of that provider (several: choose at a terminal, else exit
+/// 2 listing them; none: exit 3 saying what exists). Without either: prints the mapping.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   scalekit-auth config gmail gmail_u3134a
-  scalekit-auth config slack slack_x7y9z --identifier team-bot
+  scalekit-auth config slack --provider SLACK --identifier team-bot
   scalekit-auth config gmail --json
   scalekit-auth config internal internal_api --host api.internal.example.com")]
 pub(crate) struct ConfigArgs {
@@ -193,6 +203,14 @@ pub(crate) struct ConfigArgs {
     /// hosts, and the built-in ones
     #[arg(long = "host", value_name = "HOST", conflicts_with = "unset")]
     pub(crate) hosts: Vec<String>,
+
+    /// Map the one usable connection of this provider (GMAIL, SLACK…; see connections)
+    #[arg(
+        long,
+        value_name = "PROVIDER",
+        conflicts_with_all = ["connection_name", "unset"]
+    )]
+    pub(crate) provider: Option<String>,
 
     /// Remove the mapping
     #[arg(long)]

@@ -63,6 +63,8 @@ pub(crate) enum ErrorKind {
     AuthorizationRequired,
     Unreachable,
     Failed,
+    /// A tool that Scalekit ran (or may have run) failed: exit 1, `--json` code `tool_failed`.
+    ToolFailed,
     Interrupted,
 }
 
@@ -74,7 +76,7 @@ impl ErrorKind {
             Self::NotConfigured => ExitStatus::NotConfigured,
             Self::AuthorizationRequired => ExitStatus::AuthorizationRequired,
             Self::Unreachable => ExitStatus::Unreachable,
-            Self::Failed => ExitStatus::Failure,
+            Self::Failed | Self::ToolFailed => ExitStatus::Failure,
             Self::Interrupted => ExitStatus::Interrupted,
         }
     }
@@ -86,6 +88,7 @@ impl ErrorKind {
             Self::NotConfigured => "not_configured",
             Self::AuthorizationRequired => "authorization_required",
             Self::Unreachable => "unreachable",
+            Self::ToolFailed => "tool_failed",
             // cli.md's list of codes has no "interrupted"; the exit code (130) tells.
             Self::Failed | Self::Interrupted => "failed",
         }
@@ -107,6 +110,9 @@ pub(crate) struct CliError {
     pub(crate) message: String,
     pub(crate) hint: Option<String>,
     pub(crate) link: Option<PendingLink>,
+    /// The tool execution this error is about (`tool_failed`), when Scalekit named it.
+    /// Boxed: errors travel in `Result`s, and this one is rare.
+    pub(crate) execution_id: Option<Box<str>>,
 }
 
 impl CliError {
@@ -116,6 +122,7 @@ impl CliError {
             message: message.into(),
             hint: None,
             link: None,
+            execution_id: None,
         }
     }
 

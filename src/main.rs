@@ -14,6 +14,7 @@ mod output;
 mod prompt;
 mod scalekit;
 mod secret;
+mod tools;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,8 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
+        Command::Connections(a) => a.json,
+        Command::Tools(a) => a.command.json(),
         Command::Init(_)
         | Command::Completions(_)
         | Command::Exec(_)

@@ -135,11 +135,21 @@ impl Output {
     /// An error: `error: …`, the magic link when there is one, then `hint: …`. Always printed;
     /// every part through [`shown`].
     pub(crate) fn error(&self, err: &CliError) {
+        self.error_with_details(err, &[]);
+    }
+
+    /// [`Output::error`] with lines under the `error:` line, each indented by two spaces and
+    /// through [`shown`] on its own (a newline inside one cannot forge a line): a list of
+    /// problems that reads better one per line than in one long message.
+    pub(crate) fn error_with_details(&self, err: &CliError, details: &[String]) {
         let mut text = format!(
             "{} {}\n",
             style("error:").red().bold().for_stderr(),
             shown(&err.message)
         );
+        for detail in details {
+            text.push_str(&format!("  {}\n", shown(detail)));
+        }
         if let Some(link) = &err.link {
             let expiry = link
                 .expires_at
@@ -174,6 +184,9 @@ impl Output {
         if err.kind == ErrorKind::AuthorizationRequired {
             obj["link"] = err.link.as_ref().map(|l| l.link.clone()).into();
             obj["link_expires_at"] = err.link.as_ref().and_then(|l| l.expires_at.clone()).into();
+        }
+        if err.kind == ErrorKind::ToolFailed {
+            obj["execution_id"] = err.execution_id.as_deref().into();
         }
         serde_json::json!({ "error": obj })
     }

@@ -2,7 +2,7 @@
 //! the terminal; every prompt has a flag that answers it instead. Prompts render on stderr.
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
-use dialoguer::{Confirm, Input, Password};
+use dialoguer::{Confirm, Input, Password, Select};
 
 use crate::output::safe;
 use crate::secret::Secret;
@@ -56,6 +56,16 @@ pub(crate) fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
     Ok(Confirm::with_theme(theme.as_ref())
         .with_prompt(prompt)
         .default(default)
+        .interact()?)
+}
+
+/// Asks to choose one of `items` (already safe to show); returns its index.
+pub(crate) fn select(prompt: &str, items: &[String]) -> anyhow::Result<usize> {
+    let theme = theme();
+    Ok(Select::with_theme(theme.as_ref())
+        .with_prompt(prompt)
+        .items(items)
+        .default(0)
         .interact()?)
 }
 

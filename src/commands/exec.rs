@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use super::authorize::FlowOptions;
-use super::token::{self, FetchOptions};
 use super::{Context, Target};
 use crate::cli::ExecArgs;
 use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::flows::authorization::FlowOptions;
+use crate::flows::credentials::{self as token, FetchOptions};
 use crate::flows::env_names;
 use crate::secret::Secret;
 
@@ -42,7 +42,7 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         flow: FlowOptions {
             wait: true,
             timeout: Duration::from_secs(args.auth.timeout),
-            qr: args.auth.qr,
+            qr: args.auth.qr.into(),
             open: false,
             force: false,
             interactive,

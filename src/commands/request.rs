@@ -8,11 +8,11 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use super::authorize::{self, FlowOptions};
-use super::token;
 use super::{Context, Target};
 use crate::cli::RequestArgs;
 use crate::error::{CliError, ErrorKind, ExitStatus};
+use crate::flows::authorization::{self as authorize, FlowOptions};
+use crate::flows::credentials as token;
 use crate::hosts::ApiUrl;
 use crate::scalekit::types::AccountStatus;
 use crate::scalekit::{ProxyAnswer, ProxyRefusal, ProxyRequest, is_idempotent};
@@ -122,7 +122,7 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
                     let options = FlowOptions {
                         wait: true,
                         timeout: Duration::from_secs(args.auth.timeout),
-                        qr: args.auth.qr,
+                        qr: args.auth.qr.into(),
                         open: false,
                         force: false,
                         interactive,

@@ -3,6 +3,8 @@
 //! [`RequestEvent`]s and get typed [`ApiError`]s.
 
 pub(crate) mod error;
+pub(crate) mod execute;
+pub(crate) mod tools;
 pub(crate) mod types;
 
 #[cfg(test)]

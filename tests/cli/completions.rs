@@ -91,7 +91,11 @@ printf '%s\n' "${COMPREPLY[@]}"
 #[test]
 fn bash_completes_commands_options_and_configured_services() {
     let w = world();
-    assert_eq!(bash_complete(&w, &["scalekit-auth", "to"]), ["token"]);
+    assert_eq!(
+        bash_complete(&w, &["scalekit-auth", "to"]),
+        ["token", "tools"]
+    );
+    assert_eq!(bash_complete(&w, &["scalekit-auth", "tok"]), ["token"]);
     assert_eq!(
         bash_complete(&w, &["scalekit-auth", "token", "--j"]),
         ["--json"]

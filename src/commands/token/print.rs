@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Credential, Scheme, most_severe};
 use crate::cli::TokenArgs;
 use crate::commands::{Context, Target};
 use crate::error::{self, CliError, ExitStatus};
+use crate::flows::credentials::{Credential, Scheme, most_severe};
 use crate::flows::env_names;
 use crate::output::Output;
 use crate::scalekit::types::format_timestamp;
