@@ -1,7 +1,7 @@
 //! Exit codes and the mapping from errors to them.
 //!
 //! Commands return `anyhow::Result<ExitStatus>`; `main.rs` maps an error to a code once,
-//! by finding a [`CliError`] (or a `scalekit::ApiError`) in the error's chain.
+//! by finding a [`CliError`] (or a `scalekit::ApiError` or `scalekit::SetupError`) in the error's chain.
 
 use std::fmt;
 
@@ -161,6 +161,13 @@ pub(crate) fn classify(err: &anyhow::Error) -> CliError {
                 cli.message = format!("{}: {}", outer.join(": "), cli.message);
             }
             return cli;
+        }
+        if let Some(setup) = cause.downcast_ref::<crate::scalekit::SetupError>() {
+            let cli = CliError::failed(format!("{err:#}"));
+            return match &setup.hint {
+                Some(hint) => cli.with_hint(hint.clone()),
+                None => cli,
+            };
         }
         if let Some(api) = cause.downcast_ref::<crate::scalekit::ApiError>() {
             return from_api_error(api, &format!("{err:#}"));

@@ -69,6 +69,15 @@ pub(crate) enum ApiError {
     },
 }
 
+/// The HTTP client could not be set up (no usable TLS trust store, say).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct SetupError {
+    pub(crate) message: String,
+    /// What to do about it, when known.
+    pub(crate) hint: Option<String>,
+}
+
 fn plural(n: u32) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
