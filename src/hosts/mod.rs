@@ -311,6 +311,12 @@ mod tests {
             "a b.com",
             "x.com/a?b",
             "*.*.x.com",
+            "*.com",
+            "https://*.com/",
+            " api.x.com",
+            "api.x.com\\evil",
+            "user@api.x.com",
+            "api.x.com\u{1b}",
         ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad:?}");
         }
@@ -326,8 +332,48 @@ mod tests {
         );
         assert!(ApiUrl::parse("ftp://x.com/a").is_err());
         assert!(ApiUrl::parse("https://me:pw@x.com/a").is_err());
+        for bad in [
+            "http://gmail.googleapis.com/x",
+            "https://gmail.googleapis.com\\@evil:443/x",
+            "https://gmail.googleapis.com\\.evil.com/x",
+            "https://evil.com@gmail.googleapis.com/x",
+            "https://@gmail.googleapis.com/x",
+            "https://gmail.googleapis.com /x",
+            " https://gmail.googleapis.com/x",
+            "https://gmail.googleapis.com/x\n",
+            "https://gmail.googleapis.com/\u{7f}",
+            "https://gmail%2egoogleapis.com/x",
+            "https://0x7f.1/x",
+            "https:///gmail.googleapis.com/x",
+            "https:gmail.googleapis.com/x",
+            "https://ＧＭＡＩＬ.googleapis.com/x",
+            "https://gmail.googleapis.com\u{3000}/x",
+        ] {
+            let err = ApiUrl::parse(bad).unwrap_err();
+            assert_eq!(err.kind, crate::error::ErrorKind::Usage, "{bad:?}");
+        }
+        assert_eq!(url("https://[::1]:8443/x").host, "[::1]");
+        assert_eq!(
+            url("https://Gmail.GoogleAPIs.com.:443/x").host,
+            "gmail.googleapis.com"
+        );
         assert!(ApiUrl::is_url("HTTPS://x") && ApiUrl::is_url("ftp://x"));
         assert!(!ApiUrl::is_url("/gmail/v1") && !ApiUrl::is_url("/a?next=https://x"));
+    }
+
+    #[test]
+    fn curl_reads_the_authority_its_own_way() {
+        use super::pattern::curl_authority;
+        let a = curl_authority("https://gmail.googleapis.com\\@evil:443/x").unwrap();
+        assert!(a.userinfo);
+        assert_eq!(a.host, "evil");
+        let a = curl_authority("https://a@b@c.com:1?x").unwrap();
+        assert_eq!(a.host, "b@c.com");
+        let a = curl_authority("https://[::1]:8443/x").unwrap();
+        assert_eq!((a.userinfo, a.host.as_str()), (false, "[::1]"));
+        assert_eq!(curl_authority("https://h.com#a/b").unwrap().host, "h.com");
+        assert!(curl_authority("gmail.googleapis.com/x").is_none());
+        assert!(curl_authority("1x://h/").is_none());
     }
 
     #[test]

@@ -27,7 +27,12 @@ impl HostPattern {
     /// Parses `[*.]host[/path]`; a leading `https://` or `http://` is ignored. The error says
     /// what is wrong, without the value.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
+        if let Some(why) = forbidden_character(text) {
+            return Err(why.into());
+        }
+        if text.contains('@') {
+            return Err("a user name (user@) is not allowed".into());
+        }
         let text = ["https://", "http://"]
             .iter()
             .find_map(|scheme| {
@@ -45,6 +50,12 @@ impl HostPattern {
         };
         if host.is_empty() {
             return Err("no host".into());
+        }
+        if wildcard && host.split('.').count() < 2 {
+            return Err(
+                "a wildcard must keep at least two labels after it (*.example.com, not *.com)"
+                    .into(),
+            );
         }
         if host.contains(':') {
             return Err("a port is not allowed (hosts match any port)".into());
@@ -121,25 +132,42 @@ impl ApiUrl {
             })
     }
 
-    /// Parses an `http://` or `https://` URL; anything else, or one with a user name or
-    /// password in it, is a usage error quoting it.
+    /// Parses an `https://` URL under the strict rules for URLs an agent passes in
+    /// (docs: SECURITY.md, "URLs from agents"): no backslash, whitespace or control
+    /// character anywhere, no user name or password, and the host a browser reads (the
+    /// WHATWG parser of the `url` crate) must be the host curl reads ([`curl_host`]). Anything
+    /// else is a usage error quoting the text (escaped).
     pub(crate) fn parse(text: &str) -> Result<Self, CliError> {
-        let url = Url::parse(text.trim())
-            .map_err(|e| CliError::usage(format!("{text:?} is not a valid URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(CliError::usage(format!(
-                "{text:?} is not an http:// or https:// URL"
-            )));
+        let refuse = |why: &str| CliError::usage(format!("refusing the URL {text:?}: {why}"));
+        if let Some(why) = forbidden_character(text) {
+            return Err(refuse(why));
         }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(CliError::usage(
-                "the URL holds a user name or password; leave credentials out of it",
+        let url = Url::parse(text).map_err(|e| refuse(&format!("not a valid URL: {e}")))?;
+        if url.scheme() != "https" {
+            return Err(refuse(
+                "only https:// URLs are accepted (a token is never handed out for a clear-text \
+                 or non-web URL)",
+            ));
+        }
+        let Some(curl) = curl_authority(text) else {
+            return Err(refuse("it does not start with https:// and a host"));
+        };
+        if curl.userinfo || !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse(
+                "it holds a user name or password (user@); leave credentials out of it",
             ));
         }
         let Some(host) = url.host_str() else {
-            return Err(CliError::usage(format!("{text:?} has no host")));
+            return Err(refuse("it has no host"));
         };
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if normal_host(host) != normal_host(&curl.host) {
+            return Err(refuse(&format!(
+                "its host reads as {:?} to a browser but {:?} to curl",
+                normal_host(host),
+                normal_host(&curl.host)
+            )));
+        }
+        let host = normal_host(host);
         let path = url.path().to_owned();
         let path_and_query = match url.query() {
             Some(query) => format!("{path}?{query}"),
@@ -151,4 +179,67 @@ impl ApiUrl {
             path_and_query,
         })
     }
+}
+
+/// Why a URL or host pattern from outside is refused outright, if it is: a backslash (a
+/// browser reads it as `/`, curl as part of the name), whitespace or a control character.
+pub(crate) fn forbidden_character(text: &str) -> Option<&'static str> {
+    if text.contains('\\') {
+        Some("it holds a backslash")
+    } else if text.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else if text.chars().any(char::is_whitespace) {
+        Some("it holds whitespace")
+    } else {
+        None
+    }
+}
+
+/// A host for comparison: lower-case, without one trailing dot.
+fn normal_host(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    host.strip_suffix('.').map(str::to_owned).unwrap_or(host)
+}
+
+/// The authority of a URL as curl reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct CurlAuthority {
+    /// Whether there is a `user@` part.
+    pub(crate) userinfo: bool,
+    /// The host as written (IPv6 literals keep their brackets).
+    pub(crate) host: String,
+}
+
+/// Reads the authority the way curl's URL parser does: after `scheme://`, up to the first
+/// `/`, `?` or `#`; the user part ends at the *first* `@` (a browser takes the last); the
+/// port starts at the last `:` outside brackets. No percent-decoding, no IDNA, no number
+/// folding, no `\` as `/`: a host that any of those would change reads differently here
+/// than in the `url` crate, and the URL is refused. `None` when there is no `scheme://`.
+pub(crate) fn curl_authority(text: &str) -> Option<CurlAuthority> {
+    let (scheme, rest) = text.split_once("://")?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return None;
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, host_port) = match authority.split_once('@') {
+        Some((_, host_port)) => (true, host_port),
+        None => (false, authority),
+    };
+    let host = if host_port.starts_with('[') {
+        host_port
+            .find(']')
+            .map_or(host_port, |end| &host_port[..=end])
+    } else {
+        host_port
+            .rsplit_once(':')
+            .map_or(host_port, |(host, _)| host)
+    };
+    Some(CurlAuthority {
+        userinfo,
+        host: host.to_owned(),
+    })
 }

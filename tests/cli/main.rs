@@ -23,3 +23,4 @@ mod secrets;
 mod skill;
 mod status;
 mod token;
+mod urls;
