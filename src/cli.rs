@@ -230,7 +230,7 @@ pub(crate) struct AuthorizeArgs {
     pub(crate) no_wait: bool,
 
     /// How long to wait for the approval, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -305,7 +305,7 @@ pub(crate) struct TokenArgs {
     pub(crate) wait: bool,
 
     /// How long --wait (or an interactive authorization) waits, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -541,7 +541,7 @@ pub(crate) struct WaitArgs {
     pub(crate) wait: bool,
 
     /// How long --wait (or an interactive authorization) waits, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]

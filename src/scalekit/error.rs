@@ -15,6 +15,10 @@ pub(crate) enum ApiError {
         attempts: u32,
     },
 
+    /// The server's TLS certificate is not trusted: a hard failure, never retried.
+    #[error("TLS certificate not trusted for {host}: {detail}")]
+    UntrustedCertificate { host: String, detail: String },
+
     /// Scalekit kept answering 429/502/503/504 until the retry budget ran out.
     #[error(
         "Scalekit answered {status} to {method} {path} ({attempts} attempt{s}){retry}",

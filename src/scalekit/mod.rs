@@ -67,6 +67,7 @@ pub(crate) struct Client {
     base: Url,
     client_id: String,
     client_secret: Secret,
+    http_timeout: Duration,
     retry_budget: Duration,
     observer: Option<Observer>,
     /// The API token and how many times it was fetched; the generation lets concurrent
@@ -104,6 +105,7 @@ impl Client {
             base,
             client_id: options.client_id,
             client_secret: options.client_secret,
+            http_timeout: options.http_timeout,
             retry_budget: options.retry_budget,
             observer: options.observer,
             token: tokio::sync::Mutex::new((None, 0)),

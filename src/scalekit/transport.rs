@@ -57,6 +57,8 @@ pub(super) enum AttemptError {
     Transport(String),
     /// The answer is larger than the request's limit. A retry would get the same.
     TooLarge(StatusCode),
+    /// The server's TLS certificate is not trusted. A retry would get the same.
+    UntrustedCertificate(String),
 }
 
 /// Whether and how [`Client::send`] tries a request again.
@@ -91,12 +93,16 @@ impl Client {
         } else {
             MAX_ATTEMPTS
         };
-        let deadline = Instant::now() + self.retry_budget;
+        // Every attempt, and every wait between two, ends by this deadline (cli.md "Trust
+        // rules": numbers from outside are bounded), whatever a `Retry-After` asks for.
+        let started_all = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let remaining = self.retry_budget.saturating_sub(started_all.elapsed());
             let started = Instant::now();
-            let result = self.attempt(build(), limit).await;
+            let request = build().timeout(self.http_timeout.min(remaining));
+            let result = self.attempt(request, limit).await;
             let elapsed = started.elapsed();
             // What to say if we give up now, how long the server asked us to wait, and the
             // busy answer itself (the proxy may relay it).
@@ -126,6 +132,14 @@ impl Client {
                         detail,
                     });
                 }
+                Err(AttemptError::UntrustedCertificate(detail)) => {
+                    // Not a passing fault: a retry would meet the same certificate.
+                    self.observe(method, path, None, elapsed, Some(detail.clone()));
+                    return Err(ApiError::UntrustedCertificate {
+                        host: self.host(),
+                        detail,
+                    });
+                }
                 Err(AttemptError::Transport(detail)) => {
                     self.observe(method, path, None, elapsed, Some(detail.clone()));
                     (
@@ -140,7 +154,8 @@ impl Client {
                 }
             };
             let delay = wait.unwrap_or_else(|| backoff(attempt));
-            if attempt >= max_attempts || Instant::now() + delay >= deadline {
+            let remaining = self.retry_budget.saturating_sub(started_all.elapsed());
+            if attempt >= max_attempts || delay >= remaining {
                 // A busy answer from the provider (not from Scalekit, and with a body to
                 // show) is the proxy call's answer.
                 if retries != Retries::Api
@@ -163,7 +178,10 @@ impl Client {
         req: reqwest::RequestBuilder,
         limit: usize,
     ) -> Result<(Answer, HeaderMap), AttemptError> {
-        let transport = |e: reqwest::Error| AttemptError::Transport(describe_transport_error(&e));
+        let transport = |e: reqwest::Error| match untrusted_certificate(&e) {
+            Some(detail) => AttemptError::UntrustedCertificate(detail),
+            None => AttemptError::Transport(describe_transport_error(&e)),
+        };
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         if resp.content_length().is_some_and(|n| n > limit as u64) {
@@ -223,18 +241,51 @@ fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// `Retry-After` as seconds or an HTTP date. Any value, however large, is a valid
+/// `Duration` (saturating); whether to wait that long is the caller's budget's call.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is "longer than any budget", not "no value".
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when =
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let secs = (when - time::OffsetDateTime::now_utc())
+    let millis = (when - time::OffsetDateTime::now_utc())
         .whole_milliseconds()
         .max(0);
-    Some(Duration::from_millis(u64::try_from(secs).unwrap_or(0)))
+    Some(Duration::from_millis(
+        u64::try_from(millis).unwrap_or(u64::MAX),
+    ))
+}
+
+/// When the error is a TLS certificate the system does not trust (unknown issuer, expired,
+/// wrong name…), what rustls said about it.
+fn untrusted_certificate(err: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        // rustls's error reaches reqwest wrapped in io::Errors, whose `source()` skips
+        // the error they wrap: unwrap those by hand.
+        let mut candidate = cause;
+        loop {
+            if let Some(rustls::Error::InvalidCertificate(why)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return Some(sanitize_message(&format!("{why:?}")));
+            }
+            match candidate
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+            {
+                Some(inner) => candidate = inner,
+                None => break,
+            }
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// Exponential backoff with jitter: 50–100 % of `BACKOFF_BASE * 2^(attempt-1)`, capped.
@@ -294,5 +345,23 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+        // Absurd values are long waits (the budget refuses them), never a panic or zero.
+        for (value, at_least) in [
+            ("9223372036854775808", u64::MAX / 4),
+            ("18446744073709551615", u64::MAX / 4),
+            ("99999999999999999999999999", u64::MAX / 4),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", 200_000_000_000),
+        ] {
+            h.insert(RETRY_AFTER, value.parse().unwrap());
+            let wait = retry_after(&h).unwrap();
+            assert!(
+                wait >= Duration::from_secs(at_least) / 1000,
+                "{value}: {wait:?}"
+            );
+        }
+        for value in ["Mon, 01 Jan 0001 00:00:00 GMT", "-5", "1e9"] {
+            h.insert(RETRY_AFTER, value.parse().unwrap());
+            assert!(retry_after(&h).is_none_or(|d| d.is_zero()), "{value}");
+        }
     }
 }

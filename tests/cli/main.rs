@@ -3,6 +3,7 @@
 mod harness;
 
 mod authorize;
+mod bounds;
 mod completions;
 mod config;
 mod exec;

@@ -1,0 +1,182 @@
+//! Numbers from outside are bounded and nothing panics (SECURITY.md): `Retry-After` of any
+//! size, a late busy answer, huge `--timeout` values, an untrusted TLS certificate.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use scalekit_emulator::Fault;
+
+use crate::harness::{CLIENT_ID, SECRET, World};
+
+const AUTH: &str = "/api/v1/connected_accounts/auth";
+
+#[test]
+fn a_retry_after_of_any_size_gives_up_at_once_without_a_panic() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    for secs in [1u64 << 63, u64::MAX, 31] {
+        w.emu.clear_requests();
+        w.emu.queue_fault(Fault {
+            path: AUTH.into(),
+            count: 4,
+            status: Some(503),
+            retry_after: Some(secs),
+            ..Fault::default()
+        });
+        let started = Instant::now();
+        let run = w.run(&["token", "gmail"]);
+        run.assert_code(5);
+        assert!(started.elapsed() < Duration::from_secs(10), "{secs}");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.stderr.contains("answered 503"), "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+        // One attempt: waiting as asked would overrun the budget.
+        assert_eq!(
+            w.requests(),
+            ["POST /oauth/token", &format!("GET {AUTH}")],
+            "{secs}"
+        );
+    }
+}
+
+#[test]
+fn a_late_busy_answer_never_takes_the_request_past_its_30_second_budget() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    // Each answer comes after 20 s: a second full attempt would end at 40 s or later.
+    w.emu.queue_fault(Fault {
+        path: AUTH.into(),
+        count: 4,
+        status: Some(503),
+        delay_ms: Some(20_000),
+        ..Fault::default()
+    });
+    let started = Instant::now();
+    let run = w.run(&["token", "gmail"]);
+    let took = started.elapsed();
+    run.assert_code(5);
+    assert!(took < Duration::from_secs(32), "took {took:?}");
+    assert!(took >= Duration::from_secs(29), "gave up early: {took:?}");
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn timeouts_above_a_day_or_not_a_number_are_usage_errors() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    for (flag, value) in [
+        ("--timeout", "18446744073709551615"),
+        ("--timeout", "86401"),
+        ("--timeout", "-1"),
+        ("--timeout", "0"),
+        ("--timeout", "NaN"),
+        ("--http-timeout", "86401"),
+        ("--http-timeout", "1e300"),
+        ("--http-timeout", "NaN"),
+        ("--http-timeout", "inf"),
+        ("--http-timeout", "-3"),
+    ] {
+        for command in [["token", "gmail"], ["authorize", "gmail"]] {
+            let mut args = command.to_vec();
+            args.extend([flag, value]);
+            if flag == "--timeout" && command[0] == "token" {
+                args.push("--wait");
+            }
+            let run = w.run(&args);
+            run.assert_code(2);
+            assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+            assert_eq!(run.stdout, "");
+        }
+    }
+    let mut w = w;
+    w.env
+        .insert("SCALEKIT_AUTH_HTTP_TIMEOUT".into(), "1e19".into());
+    w.run(&["token", "gmail"]).assert_code(2);
+    assert_eq!(w.requests(), Vec::<String>::new());
+    w.env.remove("SCALEKIT_AUTH_HTTP_TIMEOUT");
+    w.run(&[
+        "token",
+        "gmail",
+        "--timeout",
+        "86400",
+        "--http-timeout",
+        "86400",
+    ])
+    .assert_code(0);
+}
+
+/// A TLS server on 127.0.0.1 with a self-signed certificate; counts its connections.
+fn untrusted_tls_server() -> (String, Arc<AtomicUsize>) {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let certs = vec![CertificateDer::from_pem_file(fixtures.join("untrusted.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(fixtures.join("untrusted.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                // The client refuses the certificate and hangs up; that ends the handshake.
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut stream).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, hits)
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_hard_failure_never_retried() {
+    let (url, hits) = untrusted_tls_server();
+    let mut w = World::new();
+    w.run(&["config", "gmail", "gmail_u3134a", "--identifier", "mess"])
+        .assert_code(0);
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/other-root.pem");
+    for (name, value) in [
+        ("SCALEKIT_ENV_URL", url.as_str()),
+        ("SCALEKIT_CLIENT_ID", CLIENT_ID),
+        ("SCALEKIT_CLIENT_SECRET", SECRET),
+        ("SSL_CERT_FILE", root.to_str().unwrap()),
+    ] {
+        w.env.insert(name.into(), value.into());
+    }
+    let host = url.trim_start_matches("https://");
+    let run = w.run(&["token", "gmail"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains(&format!("error: TLS certificate not trusted for {host}")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("safe to retry"), "{}", run.stderr);
+    assert!(!run.stderr.contains(SECRET), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the handshake was retried");
+    let run = w.run(&["token", "gmail", "--json"]);
+    run.assert_code(1);
+    assert_eq!(run.json()["error"]["code"], "failed");
+}
