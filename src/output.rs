@@ -81,31 +81,31 @@ impl Output {
     /// A progress or result message for people (suppressed by `--quiet`).
     pub(crate) fn info(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{message}");
+            stderr_line(message);
         }
     }
 
     /// A success line, e.g. "gmail authorized".
     pub(crate) fn success(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", style("✓").green().for_stderr());
+            stderr_line(&format!("{} {message}", style("✓").green().for_stderr()));
         }
     }
 
     /// A warning (suppressed by `--quiet`).
     pub(crate) fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!(
+            stderr_line(&format!(
                 "{} {message}",
                 style("warning:").yellow().bold().for_stderr()
-            );
+            ));
         }
     }
 
     /// A `hint: …` line (suppressed by `--quiet`).
     pub(crate) fn hint(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", style("hint:").cyan().for_stderr());
+            stderr_line(&format!("{} {message}", style("hint:").cyan().for_stderr()));
         }
     }
 
@@ -134,6 +134,11 @@ impl Output {
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
+    /// Text for people on stderr as it is (a link block, say); a closed stderr is ignored.
+    pub(crate) fn stderr_text(&self, text: &str) {
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+
     /// The `--json` error document: `{"error": {"code", "message", "hint"[, "link", "link_expires_at"]}}`.
     pub(crate) fn error_json(err: &CliError) -> serde_json::Value {
         let mut obj = serde_json::json!({
@@ -159,14 +164,14 @@ impl Output {
                 (None, Some(error)) => format!("({error})"),
                 (None, None) => "(no answer)".to_owned(),
             };
-            eprintln!(
+            stderr_line(&format!(
                 "{} {} {} {} {}ms",
                 style("http:").dim().for_stderr(),
                 event.method,
                 event.path,
                 status,
                 event.elapsed.as_millis()
-            );
+            ));
         }))
     }
 
@@ -237,6 +242,14 @@ pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// One line on stderr. A closed or broken stderr is ignored: `eprintln!` would panic, and
+/// nothing may make the process panic (SECURITY.md).
+fn stderr_line(text: &str) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.write_all(b"\n");
 }
 
 #[cfg(test)]

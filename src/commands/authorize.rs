@@ -183,7 +183,7 @@ fn show_link(ctx: &Context, target: &Target, link: &MagicLink, options: FlowOpti
         text.push_str(&qr);
         text.push('\n');
     }
-    eprint!("{text}");
+    ctx.out.stderr_text(&text);
     if options.open && options.interactive {
         if output::over_ssh(&ctx.env) {
             ctx.out

@@ -15,6 +15,8 @@ mod init;
 mod interactive;
 mod list;
 mod man;
+#[cfg(target_os = "linux")]
+mod memory;
 mod modes;
 mod network;
 mod pipes;
