@@ -45,6 +45,7 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
             open: false,
             force: false,
             interactive,
+            account_missing: false,
         },
         min_ttl: Duration::from_secs(args.min_ttl),
         rerun_hint: |_| {

@@ -101,6 +101,7 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
             // Not authorized: Scalekit refused before forwarding, so sending once more after
             // the user approves is safe, whatever the method.
             Some(ProxyRefusal::AccountNotFound | ProxyRefusal::AccountNotActive) => {
+                // The one lookup after the proxy's refusal; the flows below reuse its answer.
                 let status = client
                     .account_details(&target.connection_name, &target.identifier)
                     .await?
@@ -126,6 +127,7 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
                         open: false,
                         force: false,
                         interactive,
+                        account_missing: status == AccountStatus::Unspecified,
                     };
                     authorize::flow(ctx, &client, &target, options).await?;
                     authorized = true;
