@@ -163,7 +163,11 @@ pub(crate) fn classify(err: &anyhow::Error) -> CliError {
             return cli;
         }
         if let Some(setup) = cause.downcast_ref::<crate::scalekit::SetupError>() {
-            let cli = CliError::failed(format!("{err:#}"));
+            let cli = if setup.usage {
+                CliError::usage(format!("{err:#}"))
+            } else {
+                CliError::failed(format!("{err:#}"))
+            };
             return match &setup.hint {
                 Some(hint) => cli.with_hint(hint.clone()),
                 None => cli,

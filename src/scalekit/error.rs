@@ -80,6 +80,8 @@ pub(crate) struct SetupError {
     pub(crate) message: String,
     /// What to do about it, when known.
     pub(crate) hint: Option<String>,
+    /// The environment URL is refused (exit 2) rather than the machine unfit (exit 1).
+    pub(crate) usage: bool,
 }
 
 fn plural(n: u32) -> &'static str {

@@ -11,6 +11,7 @@ pub(crate) mod types;
 #[cfg(test)]
 mod proptests;
 
+use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION};
@@ -95,6 +96,18 @@ impl Client {
             // this client is https (redirects are off), so reading the system's CA store would
             // only cost start-up time, and fail on a machine that has none.
             builder = builder.no_proxy().tls_certs_only(std::iter::empty());
+        }
+        if options
+            .env_url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case("localhost"))
+        {
+            // `localhost` is trusted as loopback only when it resolves to loopback addresses
+            // alone, and the connection goes to those addresses, whatever a later lookup or
+            // a hosts file would say (SECURITY.md, "Loopback").
+            let port = options.env_url.port_or_known_default().unwrap_or(80);
+            let addrs = resolve_localhost(port)?;
+            builder = builder.resolve_to_addrs("localhost", &addrs);
         }
         let http = builder.build().map_err(|e| client_setup_error(&e, https))?;
         let mut base = options.env_url;
@@ -386,6 +399,44 @@ impl Client {
     }
 }
 
+/// `localhost`'s addresses, refused unless every one is a loopback address.
+fn resolve_localhost(port: u16) -> Result<Vec<SocketAddr>, SetupError> {
+    let addrs: Vec<SocketAddr> = ("localhost", port)
+        .to_socket_addrs()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    loopback_only(&addrs).map_err(|why| SetupError {
+        message: format!("refusing http://localhost: {why}"),
+        hint: Some(
+            "use http://127.0.0.1 or http://[::1] for a local emulator, or fix the hosts file"
+                .into(),
+        ),
+        usage: true,
+    })?;
+    Ok(addrs)
+}
+
+/// `Ok` when there is at least one address and all are loopback.
+fn loopback_only(addrs: &[SocketAddr]) -> Result<(), String> {
+    if addrs.is_empty() {
+        return Err("the name localhost does not resolve".into());
+    }
+    let elsewhere: Vec<String> = addrs
+        .iter()
+        .filter(|a| !a.ip().is_loopback())
+        .map(|a| a.ip().to_string())
+        .collect();
+    if elsewhere.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the name localhost resolves to {}, which is not a loopback address; the client \
+             secret would cross the network in clear text",
+            elsewhere.join(", ")
+        ))
+    }
+}
+
 /// Why the HTTP client could not be built. With https that is in practice the system's CA
 /// store (the platform verifier loads it up front): say so, and how to point at one.
 fn client_setup_error(err: &reqwest::Error, https: bool) -> SetupError {
@@ -403,5 +454,24 @@ fn client_setup_error(err: &reqwest::Error, https: bool) -> SetupError {
     SetupError {
         message: format!("cannot set up {what}: {root}"),
         hint,
+        usage: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localhost_counts_as_loopback_only_when_every_address_is() {
+        let addr = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert!(loopback_only(&[addr("127.0.0.1:80"), addr("[::1]:80")]).is_ok());
+        assert!(loopback_only(&[addr("127.3.4.5:80")]).is_ok());
+        assert!(loopback_only(&[]).is_err());
+        let err = loopback_only(&[addr("127.0.0.1:80"), addr("10.0.0.8:80")]).unwrap_err();
+        assert!(err.contains("10.0.0.8"), "{err}");
+        assert!(loopback_only(&[addr("[::ffff:10.0.0.8]:80")]).is_err());
+        // This machine's own resolver: localhost is loopback here.
+        assert!(resolve_localhost(8080).is_ok_and(|a| a.iter().all(|a| a.ip().is_loopback())));
     }
 }
