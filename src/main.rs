@@ -13,6 +13,7 @@ mod error;
 mod generate;
 mod hosts;
 mod output;
+mod permissions;
 mod prompt;
 mod scalekit;
 mod secret;
