@@ -30,6 +30,10 @@ use crate::secret::Secret;
 const LIST_PAGE_SIZE: u32 = 50;
 /// A list that claims more pages than this is looping; stop with an error.
 const MAX_LIST_PAGES: usize = 1000;
+/// A list whose answers add up to more than this many bytes, or more accounts than
+/// [`MAX_LIST_ACCOUNTS`], is refused rather than held in memory (SECURITY.md, "Memory").
+const MAX_LIST_BYTES: usize = 32 * 1024 * 1024;
+const MAX_LIST_ACCOUNTS: usize = 50_000;
 
 /// Everything needed to talk to one Scalekit environment. `Debug` shows the secret redacted.
 #[derive(Clone)]
@@ -354,6 +358,7 @@ impl Client {
         let page_size = LIST_PAGE_SIZE.to_string();
         let mut accounts = Vec::new();
         let mut page_token = String::new();
+        let mut total_bytes = 0;
         for _ in 0..MAX_LIST_PAGES {
             let mut query = vec![("page_size", page_size.as_str())];
             if let Some(connector) = connector {
@@ -367,8 +372,25 @@ impl Client {
             }
             let answer = self.api(&Method::GET, path, &query, None).await?;
             expect_success(&Method::GET, path, &answer)?;
+            total_bytes += answer.body.len();
             let page: ListPage = decode_answer(&Method::GET, path, &answer)?;
-            accounts.extend(page.connected_accounts);
+            drop(answer);
+            // A list never needs an account's credentials: keep none of them.
+            accounts.extend(page.connected_accounts.into_iter().map(|mut account| {
+                account.authorization_details = None;
+                account
+            }));
+            if total_bytes > MAX_LIST_BYTES || accounts.len() > MAX_LIST_ACCOUNTS {
+                return Err(ApiError::Decode {
+                    method: "GET".into(),
+                    path: path.into(),
+                    detail: format!(
+                        "the list is longer than this tool holds ({MAX_LIST_ACCOUNTS} accounts or \
+                         {} MiB of answers); narrow it with --identifier",
+                        MAX_LIST_BYTES >> 20
+                    ),
+                });
+            }
             if page.next_page_token.is_empty() || page.next_page_token == page_token {
                 return Ok(accounts);
             }

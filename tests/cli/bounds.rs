@@ -180,3 +180,85 @@ fn an_untrusted_certificate_is_a_hard_failure_never_retried() {
     run.assert_code(1);
     assert_eq!(run.json()["error"]["code"], "failed");
 }
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 that answers `/oauth/token` with an API token and
+/// every other request with `page(n)` (n counting those requests from 1), one request per
+/// connection. Returns the URL and the count.
+fn paging_server(page: fn(usize) -> String) -> (String, Arc<AtomicUsize>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let pages = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pages);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            let answer = if request_line.contains(" /oauth/token ") {
+                r#"{"access_token":"paging-api-token","token_type":"Bearer","expires_in":3600}"#
+                    .to_owned()
+            } else {
+                page(counter.fetch_add(1, Ordering::SeqCst) + 1)
+            };
+            let mut out = stream;
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, pages)
+}
+
+/// Pages of three accounts with 1 MiB identifiers each, and always a next page: held in
+/// full, 150 of them took 1.8 GB. The list stops at its cap and says so.
+#[test]
+fn list_remote_stops_at_its_memory_cap_and_says_so() {
+    let (url, pages) = paging_server(|n| {
+        let big = "a".repeat(1 << 20);
+        let account = format!(
+            r#"{{"id":"ca_{n}","identifier":"{big}","provider":"gmail","status":"ACTIVE","connector":"gmail_x"}}"#
+        );
+        format!(
+            r#"{{"connected_accounts":[{account},{account},{account}],"next_page_token":"p{n}"}}"#
+        )
+    });
+    let mut w = World::new();
+    for (name, value) in [
+        ("SCALEKIT_ENV_URL", url.as_str()),
+        ("SCALEKIT_CLIENT_ID", CLIENT_ID),
+        ("SCALEKIT_CLIENT_SECRET", SECRET),
+    ] {
+        w.env.insert(name.into(), value.into());
+    }
+    let run = w.run(&["list", "--remote"]);
+    run.assert_code(1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("the list is longer than this tool holds"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--identifier"), "{}", run.stderr);
+    let served = pages.load(Ordering::SeqCst);
+    assert!((10..=12).contains(&served), "{served} pages");
+}
