@@ -54,7 +54,8 @@ pub(super) struct Answer {
 /// Why an attempt brought back no answer.
 pub(super) enum AttemptError {
     /// No (complete) answer: connection error, timeout, a body that broke off. Retryable.
-    Transport(String),
+    /// `unsent` when the connection was never made, so no byte of the request left.
+    Transport { detail: String, unsent: bool },
     /// The answer is larger than the request's limit. A retry would get the same.
     TooLarge(StatusCode),
     /// The server's TLS certificate is not trusted. A retry would get the same.
@@ -73,6 +74,14 @@ pub(super) enum Retries {
     /// A call through the proxy that is not idempotent (POST, PATCH): one attempt, never
     /// resent, since the provider may have acted on it whatever came back.
     Never,
+    /// A call that is not idempotent, resent only when no byte of it was sent (the connection
+    /// could not be made); any answer, a busy one included, or a failure after connecting,
+    /// ends it. For calls such as running a tool, where a second run is worse than an error.
+    #[allow(
+        dead_code,
+        reason = "the transport for non-idempotent API calls (tools)"
+    )]
+    Unsent,
 }
 
 impl Client {
@@ -93,12 +102,13 @@ impl Client {
         } else {
             MAX_ATTEMPTS
         };
-        // Every attempt, and every wait between two, ends by this deadline (cli.md "Trust
-        // rules": numbers from outside are bounded), whatever a `Retry-After` asks for.
+        // Every attempt, and every wait between two, ends within the budget (SECURITY.md:
+        // numbers from outside are bounded), whatever a `Retry-After` asks for.
         let started_all = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let mut never_sent = false;
             let remaining = self.retry_budget.saturating_sub(started_all.elapsed());
             let started = Instant::now();
             let request = build().timeout(self.http_timeout.min(remaining));
@@ -140,8 +150,9 @@ impl Client {
                         detail,
                     });
                 }
-                Err(AttemptError::Transport(detail)) => {
+                Err(AttemptError::Transport { detail, unsent }) => {
                     self.observe(method, path, None, elapsed, Some(detail.clone()));
+                    never_sent = unsent;
                     (
                         ApiError::Unreachable {
                             host: self.host(),
@@ -155,7 +166,8 @@ impl Client {
             };
             let delay = wait.unwrap_or_else(|| backoff(attempt));
             let remaining = self.retry_budget.saturating_sub(started_all.elapsed());
-            if attempt >= max_attempts || delay >= remaining {
+            let resendable = retries != Retries::Unsent || never_sent;
+            if attempt >= max_attempts || delay >= remaining || !resendable {
                 // A busy answer from the provider (not from Scalekit, and with a body to
                 // show) is the proxy call's answer.
                 if retries != Retries::Api
@@ -180,7 +192,10 @@ impl Client {
     ) -> Result<(Answer, HeaderMap), AttemptError> {
         let transport = |e: reqwest::Error| match untrusted_certificate(&e) {
             Some(detail) => AttemptError::UntrustedCertificate(detail),
-            None => AttemptError::Transport(describe_transport_error(&e)),
+            None => AttemptError::Transport {
+                detail: describe_transport_error(&e),
+                unsent: e.is_connect(),
+            },
         };
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
@@ -322,6 +337,73 @@ pub(super) fn describe_transport_error(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::scalekit::ClientOptions;
+    use crate::secret::Secret;
+
+    /// A client for `url` and the number of attempts it makes.
+    fn counting_client(url: &str) -> (Client, Arc<AtomicUsize>) {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&attempts);
+        let client = Client::new(ClientOptions {
+            env_url: url.parse().unwrap(),
+            client_id: "skc_1".into(),
+            client_secret: Secret::new("s"),
+            http_timeout: Duration::from_secs(5),
+            retry_budget: Duration::from_secs(10),
+            observer: Some(Arc::new(move |_| {
+                seen.fetch_add(1, Ordering::SeqCst);
+            })),
+        })
+        .unwrap();
+        (client, attempts)
+    }
+
+    fn post_unsent(client: &Client, url: &str) -> Result<Answer, ApiError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(client.send(&Method::POST, "/x", Retries::Unsent, 1024, || {
+            client.http.post(url)
+        }))
+    }
+
+    #[test]
+    fn unsent_retries_only_what_never_left() {
+        // Nobody listens: the connection fails, nothing was sent, so it is tried again.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let (client, attempts) = counting_client(&format!("http://127.0.0.1:{port}"));
+        assert!(matches!(
+            post_unsent(&client, &url),
+            Err(ApiError::Unreachable { attempts: 4, .. })
+        ));
+        assert_eq!(attempts.load(Ordering::SeqCst), MAX_ATTEMPTS as usize);
+        // A server that read the request and answered 503: never sent again.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        let (client, attempts) = counting_client(&format!("http://{addr}"));
+        let result = post_unsent(&client, &format!("http://{addr}/x"));
+        assert!(matches!(result, Err(ApiError::Busy { attempts: 1, .. })));
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
