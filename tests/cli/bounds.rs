@@ -96,6 +96,12 @@ fn timeouts_above_a_day_or_not_a_number_are_usage_errors() {
     w.run(&["token", "gmail"]).assert_code(2);
     assert_eq!(w.requests(), Vec::<String>::new());
     w.env.remove("SCALEKIT_AUTH_HTTP_TIMEOUT");
+    // A --min-ttl beyond any token's life is "too short" (exit 4), never an overflow.
+    for value in ["18446744073709551615", "9223372036854775807"] {
+        let run = w.run(&["token", "gmail", "--min-ttl", value]);
+        run.assert_code(4);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
     w.run(&[
         "token",
         "gmail",
