@@ -191,6 +191,14 @@ fn an_untrusted_certificate_is_a_hard_failure_never_retried() {
 /// every other request with `page(n)` (n counting those requests from 1), one request per
 /// connection. Returns the URL and the count.
 fn paging_server(page: fn(usize) -> String) -> (String, Arc<AtomicUsize>) {
+    scripted_server(move |n| ("200 OK", String::new(), page(n)))
+}
+
+/// Like [`paging_server`], with the status line and extra header lines (each ending in
+/// `\r\n`) given too.
+fn scripted_server(
+    answer: impl Fn(usize) -> (&'static str, String, String) + Send + 'static,
+) -> (String, Arc<AtomicUsize>) {
     use std::io::{BufRead as _, BufReader, Write as _};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -216,18 +224,22 @@ fn paging_server(page: fn(usize) -> String) -> (String, Arc<AtomicUsize>) {
             }
             let mut body = vec![0; length];
             let _ = std::io::Read::read_exact(&mut reader, &mut body);
-            let answer = if request_line.contains(" /oauth/token ") {
-                r#"{"access_token":"paging-api-token","token_type":"Bearer","expires_in":3600}"#
-                    .to_owned()
+            let (status, headers, body) = if request_line.contains(" /oauth/token ") {
+                (
+                    "200 OK",
+                    String::new(),
+                    r#"{"access_token":"paging-api-token","token_type":"Bearer","expires_in":3600}"#
+                        .to_owned(),
+                )
             } else {
-                page(counter.fetch_add(1, Ordering::SeqCst) + 1)
+                answer(counter.fetch_add(1, Ordering::SeqCst) + 1)
             };
             let mut out = stream;
             let _ = write!(
                 out,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-                 connection: close\r\n\r\n{answer}",
-                answer.len()
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 {headers}connection: close\r\n\r\n{body}",
+                body.len()
             );
         }
     });
@@ -267,4 +279,60 @@ fn list_remote_stops_at_its_memory_cap_and_says_so() {
     assert!(run.stderr.contains("--identifier"), "{}", run.stderr);
     let served = pages.load(Ordering::SeqCst);
     assert!((10..=12).contains(&served), "{served} pages");
+}
+
+/// `Retry-After` as an HTTP date: one far in the future gives up at once (one attempt), one
+/// in the past or unreadable is a normal backoff; none overflows or panics.
+#[test]
+fn a_retry_after_date_of_any_kind_is_bounded() {
+    let mut w = World::new();
+    w.run(&["config", "gmail", "gmail_u3134a", "--identifier", "mess"])
+        .assert_code(0);
+    for (answer, attempts) in [
+        (
+            (|_| {
+                (
+                    "503 Service Unavailable",
+                    "retry-after: Fri, 31 Dec 9999 23:59:59 GMT\r\n".to_owned(),
+                    r#"{"code":14,"message":"busy"}"#.to_owned(),
+                )
+            }) as fn(usize) -> (&'static str, String, String),
+            1,
+        ),
+        (
+            |_| {
+                (
+                    "503 Service Unavailable",
+                    "retry-after: Mon, 01 Jan 1900 00:00:00 GMT\r\n".to_owned(),
+                    r#"{"code":14,"message":"busy"}"#.to_owned(),
+                )
+            },
+            4,
+        ),
+        (
+            |_| {
+                (
+                    "429 Too Many Requests",
+                    "retry-after: 99999999999999999999999999999\r\n".to_owned(),
+                    r#"{"code":8,"message":"slow down"}"#.to_owned(),
+                )
+            },
+            1,
+        ),
+    ] {
+        let (url, hits) = scripted_server(answer);
+        for (name, value) in [
+            ("SCALEKIT_ENV_URL", url.as_str()),
+            ("SCALEKIT_CLIENT_ID", CLIENT_ID),
+            ("SCALEKIT_CLIENT_SECRET", SECRET),
+        ] {
+            w.env.insert(name.into(), value.into());
+        }
+        let started = Instant::now();
+        let run = w.run(&["token", "gmail"]);
+        run.assert_code(5);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert_eq!(hits.load(Ordering::SeqCst), attempts, "{}", run.stderr);
+    }
 }
