@@ -1,4 +1,5 @@
-//! Calls through Scalekit's proxy: the provider's API, with the connected account's credentials added by Scalekit.
+//! Calls through Scalekit's proxy: the provider's API, with the connected account's
+//! credentials added by Scalekit.
 
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
