@@ -57,7 +57,8 @@ fn a_late_busy_answer_never_takes_the_request_past_its_30_second_budget() {
     let run = w.run(&["token", "gmail"]);
     let took = started.elapsed();
     run.assert_code(5);
-    assert!(took < Duration::from_secs(32), "took {took:?}");
+    // Without the cut, the second attempt alone would end at 40 s.
+    assert!(took < Duration::from_secs(36), "took {took:?}");
     assert!(took >= Duration::from_secs(29), "gave up early: {took:?}");
     assert_eq!(run.stdout, "");
 }
