@@ -25,6 +25,9 @@ pub(crate) struct FlowOptions {
     pub(crate) force: bool,
     /// Whether a person is at the terminal (for `--open`).
     pub(crate) interactive: bool,
+    /// The caller's lookup just answered 404: create the account without asking again (a
+    /// 409 on create covers an account that appeared meanwhile).
+    pub(crate) account_missing: bool,
 }
 
 /// How the flow ended.
@@ -52,6 +55,7 @@ pub(crate) async fn run(ctx: &Context, args: &AuthorizeArgs) -> anyhow::Result<E
         open: args.open,
         force: args.force,
         interactive: ctx.interactive(args.json),
+        account_missing: false,
     };
     let outcome = flow(ctx, &client, &target, options).await?;
     let (status, exit) = match &outcome {
@@ -98,11 +102,16 @@ pub(crate) async fn flow(
     target: &Target,
     options: FlowOptions,
 ) -> anyhow::Result<FlowOutcome> {
-    // 1. Find the account without pulling its secrets; create it on 404.
-    let account = match client
-        .account_details(&target.connection_name, &target.identifier)
-        .await?
-    {
+    // 1. Find the account without pulling its secrets; create it on 404 (or when the
+    //    caller's own lookup just said 404: a 404 is an answer, asked once).
+    let known = if options.account_missing {
+        None
+    } else {
+        client
+            .account_details(&target.connection_name, &target.identifier)
+            .await?
+    };
+    let account = match known {
         Some(account) => account,
         None => {
             client

@@ -110,6 +110,7 @@ pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitS
             open: false,
             force: false,
             interactive,
+            account_missing: false,
         },
         min_ttl: Duration::from_secs(args.min_ttl),
         rerun_hint: |service| {
@@ -173,6 +174,9 @@ pub(crate) async fn credentials(
             Ok(Fetched::Ready(cred)) => Ok(*cred),
             Ok(Fetched::NeedsAuthorization(target, status)) => {
                 if options.authorize {
+                    let mut options = options;
+                    // `/auth` answered 404: the flow need not look the account up again.
+                    options.flow.account_missing = status == AccountStatus::Unspecified;
                     authorize_then_fetch(ctx, client, &target, options).await
                 } else {
                     Err(authorization_required(
@@ -424,12 +428,9 @@ pub(crate) async fn authorization_required(
         return err.into();
     }
     let ensure = async {
-        if *status == AccountStatus::Unspecified
-            && client
-                .account_details(&target.connection_name, &target.identifier)
-                .await?
-                .is_none()
-        {
+        // Unspecified: the lookup before this answered 404. A 404 is an answer, asked once:
+        // create at once (a 409 on create covers an account that appeared meanwhile).
+        if *status == AccountStatus::Unspecified {
             client
                 .create_account(&target.connection_name, &target.identifier)
                 .await?;

@@ -3,6 +3,7 @@
 mod harness;
 
 mod authorize;
+mod bounds;
 mod completions;
 mod config;
 mod exec;
@@ -14,6 +15,8 @@ mod init;
 mod interactive;
 mod list;
 mod man;
+#[cfg(target_os = "linux")]
+mod memory;
 mod modes;
 mod network;
 mod pipes;
@@ -25,3 +28,4 @@ mod status;
 mod token;
 mod trust_config;
 mod trust_output;
+mod urls;
