@@ -99,7 +99,8 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorChoice,
 
-    /// Per-request timeout in seconds [default: 30; for tools run's execution: 120]
+    /// Per-request timeout in seconds, at most 86400 [default: 30; for tools run's execution:
+    /// 120]; retries end within 30 s in all
     #[arg(
         long,
         global = true,
@@ -242,8 +243,8 @@ pub(crate) struct AuthorizeArgs {
     #[arg(long)]
     pub(crate) no_wait: bool,
 
-    /// How long to wait for the approval, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long to wait for the approval, in seconds (at most 86400)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -296,8 +297,9 @@ pub(crate) struct TokenArgs {
     )]
     pub(crate) services: Vec<String>,
 
-    /// The token for this API URL: picks the configured service that serves its host (or
-    /// checks that the one SERVICE given does)
+    /// The token for this https:// API URL: picks the configured service that serves its host
+    /// (or checks that the one SERVICE given does). Read strictly: no user@, backslash,
+    /// whitespace or control character
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub(crate) for_url: Option<String>,
 
@@ -322,8 +324,8 @@ pub(crate) struct TokenArgs {
     #[arg(long)]
     pub(crate) wait: bool,
 
-    /// How long --wait (or an interactive authorization) waits, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long --wait (or an interactive authorization) waits, in seconds (at most 86400)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -469,7 +471,7 @@ pub(crate) struct ExecArgs {
 ///
 /// The token never reaches this machine: Scalekit adds the connected account's credentials and
 /// forwards the call to the provider's API. PATH_OR_URL is the API's path
-/// (/gmail/v1/users/me/profile?maxResults=5) or a full URL, whose host must be one of the
+/// (/gmail/v1/users/me/profile?maxResults=5) or a full https:// URL, whose host must be one of the
 /// service's (built-in for well-known providers, or set with config --host); given a full URL,
 /// SERVICE can be left out and is picked by the host. The answer's body goes to stdout as it
 /// is. Exit 0 for a 2xx answer; 1 for any other, after printing its body (with --fail: nothing
@@ -496,7 +498,7 @@ pub(crate) struct RequestArgs {
     #[arg(value_name = "METHOD")]
     pub(crate) method: Option<String>,
 
-    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full URL
+    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full https:// URL
     #[arg(value_name = "PATH_OR_URL")]
     pub(crate) location: Option<String>,
 
@@ -559,8 +561,8 @@ pub(crate) struct WaitArgs {
     #[arg(long)]
     pub(crate) wait: bool,
 
-    /// How long --wait (or an interactive authorization) waits, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long --wait (or an interactive authorization) waits, in seconds (at most 86400)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]

@@ -1,7 +1,7 @@
 //! Exit codes and the mapping from errors to them.
 //!
 //! Commands return `anyhow::Result<ExitStatus>`; `main.rs` maps an error to a code once,
-//! by finding a [`CliError`] (or a `scalekit::ApiError`) in the error's chain.
+//! by finding a [`CliError`] (or a `scalekit::ApiError` or `scalekit::SetupError`) in the error's chain.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -181,6 +181,17 @@ pub(crate) fn classify(err: &anyhow::Error) -> CliError {
             }
             return cli;
         }
+        if let Some(setup) = cause.downcast_ref::<crate::scalekit::SetupError>() {
+            let cli = if setup.usage {
+                CliError::usage(format!("{err:#}"))
+            } else {
+                CliError::failed(format!("{err:#}"))
+            };
+            return match &setup.hint {
+                Some(hint) => cli.with_hint(hint.clone()),
+                None => cli,
+            };
+        }
         if let Some(api) = cause.downcast_ref::<crate::scalekit::ApiError>() {
             return from_api_error(api, &format!("{err:#}"));
         }
@@ -220,6 +231,10 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
                 None => CliError::failed(message),
             }
         }
+        ApiError::UntrustedCertificate { .. } => CliError::failed(message).with_hint(
+            "if a proxy or a local server uses its own CA, point SSL_CERT_FILE or SSL_CERT_DIR \
+             at it; otherwise do not retry: the connection may be intercepted",
+        ),
         ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
     }
 }

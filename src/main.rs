@@ -1,6 +1,9 @@
 //! scalekit-auth: fresh OAuth access tokens for AI agents and shell scripts, through
 //! Scalekit connected accounts. `main` parses, runs, and decides the exit code once.
 
+// `print!`/`eprint!` panic when the stream is closed; output goes through `output::Output`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod cli;
 mod commands;
 mod completion;
@@ -11,6 +14,7 @@ mod flows;
 mod generate;
 mod hosts;
 mod output;
+mod permissions;
 mod prompt;
 mod scalekit;
 mod secret;
@@ -25,6 +29,10 @@ use crate::error::ExitStatus;
 use crate::output::Output;
 
 fn main() -> ExitCode {
+    // Before anything reads a secret: no core file, no ptrace by other users (SECURITY.md,
+    // "Memory"). Best effort: a kernel that refuses leaves the process as it was.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // SCALEKIT_AUTH_COMPLETE=<shell>: a shell asking for completions; answers and exits.
     completion::handle_request();
     let cli = match Cli::try_parse() {

@@ -304,15 +304,7 @@ pub(crate) fn over_ssh(env: &crate::config::Env) -> bool {
 /// fatal.
 pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
     const HANDOVER: Duration = Duration::from_secs(2);
-    let mut cmd = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
+    let mut cmd = opener();
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
@@ -329,6 +321,26 @@ pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// The platform's opener, to which the link is then given as one argument that no shell
+/// parses (SECURITY.md, "Opening links"). On Windows that is `rundll32`'s URL handler, not
+/// `cmd /C start`, where `&` in a link would run a command.
+fn opener() -> std::process::Command {
+    #[cfg(windows)]
+    {
+        let mut cmd = std::process::Command::new("rundll32.exe");
+        cmd.arg("url.dll,FileProtocolHandler");
+        cmd
+    }
+    #[cfg(target_os = "macos")]
+    {
+        std::process::Command::new("open")
+    }
+    #[cfg(not(any(windows, target_os = "macos")))]
+    {
+        std::process::Command::new("xdg-open")
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +365,17 @@ mod tests {
         assert_eq!(t, "A                B\na\\e]0;pwned\\x07  b\\nc\n");
         let _ = crate::secret::Secret::new("shown-HIDDEN-secret");
         assert_eq!(shown("x shown-HIDDEN-secret\r\n"), "x [redacted]\\r\\n");
+    }
+
+    #[test]
+    fn the_opener_is_no_shell() {
+        let cmd = super::opener();
+        let program = cmd.get_program().to_string_lossy().to_ascii_lowercase();
+        for shell in ["cmd", "cmd.exe", "sh", "bash", "powershell"] {
+            assert_ne!(program, shell);
+        }
+        #[cfg(windows)]
+        assert_eq!(program, "rundll32.exe");
     }
 
     #[test]

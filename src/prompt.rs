@@ -97,7 +97,7 @@ pub(crate) fn restore_terminal_on_interrupt() {
                         &saved,
                     );
                     let _ = console::Term::stderr().show_cursor();
-                    eprintln!();
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n");
                     std::process::exit(130);
                 }
             });

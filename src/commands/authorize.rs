@@ -20,6 +20,7 @@ pub(crate) async fn run(ctx: &Context, args: &AuthorizeArgs) -> anyhow::Result<E
         open: args.open,
         force: args.force,
         interactive: ctx.interactive(args.json),
+        account_missing: false,
     };
     let outcome = flow(ctx, &client, &target, options).await?;
     let (status, exit) = match &outcome {

@@ -46,6 +46,7 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
             open: false,
             force: false,
             interactive,
+            account_missing: false,
         },
         min_ttl: Duration::from_secs(args.min_ttl),
         rerun_hint: |_| {
@@ -102,6 +103,13 @@ async fn run_child(
 ) -> anyhow::Result<ExitStatus> {
     let mut command = tokio::process::Command::new(program);
     command.args(program_args);
+    // The child gets the tokens it asked for, never this tool's own secrets (SECURITY.md,
+    // "Children"), whether they came from the environment or a named env file.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_scalekit_secret) {
+            command.env_remove(&name);
+        }
+    }
     for (name, value) in env {
         // The only place the token leaves this process: the child's environment.
         command.env(name, value.expose());
@@ -119,6 +127,16 @@ async fn run_child(
     #[cfg(not(unix))]
     let status = child.wait().await?;
     Ok(exit_status(status))
+}
+
+/// A `SCALEKIT_*` variable that holds a secret: the client secret, and any other
+/// `SCALEKIT_*` secret, token, password or key.
+fn is_scalekit_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("SCALEKIT_")
+        && ["SECRET", "TOKEN", "PASSWORD", "KEY"]
+            .iter()
+            .any(|word| upper.contains(word))
 }
 
 /// 127 for a command that is not found, 126 for one that cannot be run, as a shell says.

@@ -101,6 +101,7 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
             // Not authorized: Scalekit refused before forwarding, so sending once more after
             // the user approves is safe, whatever the method.
             Some(ProxyRefusal::AccountNotFound | ProxyRefusal::AccountNotActive) => {
+                // The one lookup after the proxy's refusal; the flows below reuse its answer.
                 let status = client
                     .account_details(&target.connection_name, &target.identifier)
                     .await?
@@ -126,6 +127,7 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
                         open: false,
                         force: false,
                         interactive,
+                        account_missing: status == AccountStatus::Unspecified,
                     };
                     authorize::flow(ctx, &client, &target, options).await?;
                     authorized = true;
@@ -219,13 +221,21 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>, CliEr
 }
 
 /// An API path as given (a missing leading `/` is added), refused when it has spaces,
-/// control characters, a fragment, or `.`/`..` segments (which would step out of the
-/// proxy's path).
+/// control characters, a backslash, a fragment, `.`/`..` segments (which would step out of
+/// the proxy's path), or starts with `//` (which reads as another host).
 fn api_path(text: &str) -> Result<String, CliError> {
     let invalid = |why: &str| CliError::usage(format!("invalid API path {text:?}: {why}"));
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid(
             "it holds spaces or control characters (percent-encode them)",
+        ));
+    }
+    if text.contains('\\') {
+        return Err(invalid("it holds a backslash"));
+    }
+    if text.starts_with("//") {
+        return Err(invalid(
+            "it starts with // (read as another host); a path starts with a single /",
         ));
     }
     if text.contains('#') {
@@ -311,6 +321,8 @@ mod tests {
             "/a/%2E%2e/b",
             "/a b",
             "/a#b",
+            "//evil.com/x",
+            "/a\\b",
         ] {
             assert!(api_path(bad).is_err(), "{bad}");
         }

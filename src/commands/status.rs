@@ -60,6 +60,13 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
             ctx.paths.credentials_file().display()
         ));
     }
+    for warning in crate::permissions::warnings(
+        &ctx.paths.dir,
+        &ctx.paths.config_file(),
+        &ctx.paths.credentials_file(),
+    ) {
+        ctx.out.warn(&warning);
+    }
     let names: Vec<String> = if args.services.is_empty() {
         config.services.keys().cloned().collect()
     } else {

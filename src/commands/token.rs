@@ -64,6 +64,7 @@ pub(crate) async fn run(ctx: &Context, args: &TokenArgs) -> anyhow::Result<ExitS
             open: false,
             force: false,
             interactive,
+            account_missing: false,
         },
         min_ttl: Duration::from_secs(args.min_ttl),
         rerun_hint: |service| {

@@ -25,6 +25,9 @@ pub(crate) struct FlowOptions {
     pub(crate) force: bool,
     /// Whether a person is at the terminal (for `--open`).
     pub(crate) interactive: bool,
+    /// The caller's lookup just answered 404: create the account without asking again (a
+    /// 409 on create covers an account that appeared meanwhile).
+    pub(crate) account_missing: bool,
 }
 
 /// `--qr` / `--no-qr`: whether to draw the QR code even when stderr is not a terminal, or
@@ -56,11 +59,16 @@ pub(crate) async fn flow(
     target: &Target,
     options: FlowOptions,
 ) -> anyhow::Result<FlowOutcome> {
-    // 1. Find the account without pulling its secrets; create it on 404.
-    let account = match client
-        .account_details(&target.connection_name, &target.identifier)
-        .await?
-    {
+    // 1. Find the account without pulling its secrets; create it on 404 (or when the
+    //    caller's own lookup just said 404: a 404 is an answer, asked once).
+    let known = if options.account_missing {
+        None
+    } else {
+        client
+            .account_details(&target.connection_name, &target.identifier)
+            .await?
+    };
+    let account = match known {
         Some(account) => account,
         None => {
             client

@@ -106,6 +106,9 @@ pub(crate) async fn credentials(
             Ok(Fetched::Ready(cred)) => Ok(*cred),
             Ok(Fetched::NeedsAuthorization(target, status)) => {
                 if options.authorize {
+                    let mut options = options;
+                    // `/auth` answered 404: the flow need not look the account up again.
+                    options.flow.account_missing = status == AccountStatus::Unspecified;
                     authorize_then_fetch(ctx, client, &target, options).await
                 } else {
                     Err(authorization_required(
@@ -340,18 +343,6 @@ pub(crate) async fn authorization_required(
     status: &AccountStatus,
     hint: &str,
 ) -> anyhow::Error {
-    authorization_required_after(client, target, status, false, hint).await
-}
-
-/// [`authorization_required`] for a caller that has just looked the account up: `missing`
-/// says Scalekit has none, so it is created without asking again.
-pub(crate) async fn authorization_required_after(
-    client: &Client,
-    target: &Target,
-    status: &AccountStatus,
-    missing: bool,
-    hint: &str,
-) -> anyhow::Error {
     let state = match status {
         AccountStatus::Unspecified => "not connected yet".to_owned(),
         other => format!("is {}", other.as_str()),
@@ -369,13 +360,9 @@ pub(crate) async fn authorization_required_after(
         return err.into();
     }
     let ensure = async {
-        if *status == AccountStatus::Unspecified
-            && (missing
-                || client
-                    .account_details(&target.connection_name, &target.identifier)
-                    .await?
-                    .is_none())
-        {
+        // Unspecified: the lookup before this answered 404. A 404 is an answer, asked once:
+        // create at once (a 409 on create covers an account that appeared meanwhile).
+        if *status == AccountStatus::Unspecified {
             client
                 .create_account(&target.connection_name, &target.identifier)
                 .await?;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use super::authorization::{self, FlowOptions};
 use super::context::{Context, Target};
-use super::credentials::authorization_required_after;
+use super::credentials::authorization_required;
 use crate::error::{CliError, ErrorKind};
 use crate::output::safe;
 use crate::scalekit::execute::{ExecuteError, Executed, Execution, ToolFailure};
@@ -80,11 +80,11 @@ pub(crate) async fn run(
         Attempt::NeedsAuthorization { status, missing } => {
             let hint = rerun_hint(target, execution.tool_name);
             if !options.authorize {
-                return Err(
-                    authorization_required_after(client, target, &status, missing, &hint).await,
-                );
+                return Err(authorization_required(client, target, &status, &hint).await);
             }
-            authorization::flow(ctx, client, target, options.flow).await?;
+            let mut flow = options.flow;
+            flow.account_missing = missing;
+            authorization::flow(ctx, client, target, flow).await?;
             // Scalekit refused the first request before running anything (the account was
             // not usable), so this is the tool's first run, not a re-send.
             match attempt(client, target, execution).await? {

@@ -8,8 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::error::sanitize_message;
+use super::transport::{MAX_ATTEMPTS, backoff, describe_transport_error};
 use super::types::GrpcError;
-use super::{ApiError, Client, MAX_ATTEMPTS, backoff};
+use super::{ApiError, Client};
 use crate::secret::Secret;
 
 /// `execute_tool` runs as long as the provider takes; this is its per-request timeout unless
@@ -157,7 +158,7 @@ impl Client {
             let mut resp = match sent {
                 Ok(resp) => resp,
                 Err(err) if err.is_connect() => {
-                    let detail = super::describe_transport_error(&err);
+                    let detail = describe_transport_error(&err);
                     self.observe(
                         &Method::POST,
                         path,
@@ -178,7 +179,7 @@ impl Client {
                     continue;
                 }
                 Err(err) => {
-                    let detail = super::describe_transport_error(&err);
+                    let detail = describe_transport_error(&err);
                     self.observe(
                         &Method::POST,
                         path,
@@ -206,7 +207,7 @@ impl Client {
                     }
                     Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
                     Ok(None) => break Ok(()),
-                    Err(err) => break Err(super::describe_transport_error(&err)),
+                    Err(err) => break Err(describe_transport_error(&err)),
                 }
             };
             self.observe(

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::decode;
+use super::decode::decode;
 use super::types::{
     AccountEnvelope, GrpcError, ListPage, MagicLink, OAuthError, TokenResponse, format_timestamp,
     parse_timestamp,

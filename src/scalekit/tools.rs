@@ -5,7 +5,11 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::{ApiError, Client, MAX_LIST_PAGES, decode_answer};
+use super::decode::{decode_answer, expect_success};
+use super::{ApiError, Client};
+
+/// Pages read at most from one listing before its page tokens are taken to loop.
+const MAX_LIST_PAGES: usize = 1000;
 
 /// Page size for `GET /api/v1/connections/app`: the API's limit.
 pub(crate) const CONNECTIONS_PAGE_SIZE: u32 = 30;
@@ -212,7 +216,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<Map<String, Value>, ApiError> {
         let answer = self.api(&Method::GET, path, query, None).await?;
-        super::expect_success(&Method::GET, path, &answer)?;
+        expect_success(&Method::GET, path, &answer)?;
         decode_answer(&Method::GET, path, &answer)
     }
 }

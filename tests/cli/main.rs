@@ -3,6 +3,7 @@
 mod harness;
 
 mod authorize;
+mod bounds;
 mod completions;
 mod config;
 mod connections;
@@ -15,6 +16,8 @@ mod init;
 mod interactive;
 mod list;
 mod man;
+#[cfg(target_os = "linux")]
+mod memory;
 mod modes;
 mod network;
 mod pipes;
@@ -27,3 +30,4 @@ mod token;
 mod tools;
 mod trust_config;
 mod trust_output;
+mod urls;

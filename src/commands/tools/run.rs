@@ -63,6 +63,7 @@ pub(crate) async fn run(ctx: &Context, args: &ToolsRunArgs) -> anyhow::Result<Ex
             open: false,
             force: false,
             interactive,
+            account_missing: false,
         },
     };
     let execution = Execution {
