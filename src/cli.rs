@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
 
+mod candidates;
 mod tools;
 
 pub(crate) use self::tools::{
@@ -188,7 +189,7 @@ Examples:
   scalekit-auth config internal internal_api --host api.internal.example.com")]
 pub(crate) struct ConfigArgs {
     /// Your name for the service (gmail, slack, github…)
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: String,
 
     /// The connection's name in the Scalekit dashboard (sent to Scalekit as `connector`)
@@ -232,7 +233,7 @@ Examples:
   scalekit-auth authorize gmail --force          # re-authorize an ACTIVE account")]
 pub(crate) struct AuthorizeArgs {
     /// The configured service
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: String,
 
     /// Identifier to authorize, overriding the configured one
@@ -293,7 +294,7 @@ pub(crate) struct TokenArgs {
     #[arg(
         value_name = "SERVICE",
         required_unless_present = "for_url",
-        add = ArgValueCandidates::new(crate::completion::service_candidates)
+        add = ArgValueCandidates::new(candidates::service_candidates)
     )]
     pub(crate) services: Vec<String>,
 
@@ -364,7 +365,7 @@ Examples:
   scalekit-auth status --json | jq '.services[] | select(.status != \"ACTIVE\")'")]
 pub(crate) struct StatusArgs {
     /// Services to check [default: every configured one]
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) services: Vec<String>,
 
     /// Check this identifier's accounts instead of the configured ones
@@ -442,7 +443,7 @@ pub(crate) struct ExecArgs {
     #[arg(
         value_name = "SERVICE",
         required = true,
-        add = ArgValueCandidates::new(crate::completion::service_candidates)
+        add = ArgValueCandidates::new(candidates::service_candidates)
     )]
     pub(crate) services: Vec<String>,
 
@@ -491,7 +492,7 @@ Examples:
 pub(crate) struct RequestArgs {
     /// The configured service; may be left out when PATH_OR_URL is a full URL (it is then
     /// picked by the URL's host)
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: Option<String>,
 
     /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS
@@ -538,7 +539,7 @@ Examples:
   scalekit-auth remove gmail --disconnect --identifier alice@acme.dev --yes")]
 pub(crate) struct RemoveArgs {
     /// The configured service
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: String,
 
     /// Also delete the connected account in Scalekit (the user must authorize again)

@@ -107,7 +107,7 @@ pub(crate) struct ToolsListArgs {
     pub(crate) provider: Option<String>,
 
     /// Only the tools of this configured service's connection
-    #[arg(long, value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(long, value_name = "SERVICE", add = ArgValueCandidates::new(super::candidates::service_candidates))]
     pub(crate) service: Option<String>,
 
     /// A JSON array of {name, provider, description} on stdout
@@ -147,7 +147,7 @@ Examples:
   echo '{\"page_id\": \"abc\"}' | scalekit-auth tools run notion notion_page_get -d - --json")]
 pub(crate) struct ToolsRunArgs {
     /// The configured service whose connected account the tool acts for
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(super::candidates::service_candidates))]
     pub(crate) service: String,
 
     /// The tool's name, as tools search shows it
