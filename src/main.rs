@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, ColorChoice, Command};
-use crate::error::ExitStatus;
+use crate::error::{ExitStatus, Partial};
 use crate::output::Output;
 
 fn main() -> ExitCode {
@@ -53,18 +53,34 @@ fn main() -> ExitCode {
     let out = Output::new(cli.global.quiet, cli.global.verbose, color, no_color);
     let status = match commands::run(cli, out.clone()) {
         Ok(status) => status,
-        Err(err) if error::is_broken_pipe(&err) => ExitStatus::Success,
-        Err(err) => {
-            let err = error::classify(&err);
-            if json {
-                // With --json, stdout is exactly one JSON document, failures included.
-                let _ = out.json(&Output::error_json(&err));
-            }
-            out.error(&err);
-            err.kind.exit_status()
-        }
+        Err(err) => report(&out, json, &err),
     };
     ExitCode::from(u8::try_from(status.code()).unwrap_or(1))
+}
+
+/// The one printer of failures: prints `err` on stderr (and, with `--json`, as the JSON
+/// document on stdout) and returns the exit status it means.
+fn report(out: &Output, json: bool, err: &anyhow::Error) -> ExitStatus {
+    if error::is_broken_pipe(err) {
+        return ExitStatus::Success;
+    }
+    // Data already went to stdout: print the errors that go with it, and no second document.
+    if let Some(partial) = err.chain().find_map(|c| c.downcast_ref::<Partial>()) {
+        for err in &partial.errors {
+            out.error(err);
+        }
+        if let Some(hint) = &partial.hint {
+            out.hint(hint);
+        }
+        return partial.status;
+    }
+    let err = error::classify(err);
+    if json {
+        // With --json, stdout is exactly one JSON document, failures included.
+        let _ = out.json(&Output::error_json(&err));
+    }
+    out.error(&err);
+    err.kind.exit_status()
 }
 
 /// Whether the command promised one JSON document on stdout.

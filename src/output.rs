@@ -132,22 +132,17 @@ impl Output {
         to_stderr(&block);
     }
 
-    /// An error: `error: …`, the magic link when there is one, then `hint: …`. Always printed;
-    /// every part through [`shown`].
+    /// An error: `error: …`, its detail lines (each indented by two spaces and through
+    /// [`shown`] on its own, so a newline inside one cannot forge a line), the magic link
+    /// when there is one, then `hint: …`. Always printed; every part through [`shown`].
+    /// Only `main.rs` prints errors: commands return them.
     pub(crate) fn error(&self, err: &CliError) {
-        self.error_with_details(err, &[]);
-    }
-
-    /// [`Output::error`] with lines under the `error:` line, each indented by two spaces and
-    /// through [`shown`] on its own (a newline inside one cannot forge a line): a list of
-    /// problems that reads better one per line than in one long message.
-    pub(crate) fn error_with_details(&self, err: &CliError, details: &[String]) {
         let mut text = format!(
             "{} {}\n",
             style("error:").red().bold().for_stderr(),
             shown(&err.message)
         );
-        for detail in details {
+        for detail in &err.details {
             text.push_str(&format!("  {}\n", shown(detail)));
         }
         if let Some(link) = &err.link {

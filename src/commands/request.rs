@@ -169,8 +169,8 @@ fn relay(
             target.service
         ));
     }
-    ctx.out.error(&err);
-    Ok(ExitStatus::Failure)
+    // The body is on stdout already; the error follows on stderr (exit 1).
+    Err(err.into())
 }
 
 fn usage_shape(message: &str) -> CliError {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::{Context, Target};
 use crate::cli::StatusArgs;
 use crate::config::{self as cfg, Config, resolve};
-use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::error::{self, CliError, ErrorKind, ExitStatus, Partial};
 use crate::output::{format_table, safe};
 use crate::scalekit::Client;
 use crate::scalekit::types::{ConnectedAccount, format_timestamp};
@@ -112,14 +112,11 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
             &rows,
         )?;
     }
-    if let Some(err) = cred_error {
-        ctx.out.error(&err);
-    }
-    for row in &rows {
-        if let Some(err) = &row.error {
-            ctx.out.error(err);
-        }
-    }
+    let errors: Vec<CliError> = cred_error
+        .into_iter()
+        .chain(rows.iter().filter_map(|row| row.error.clone()))
+        .collect();
+    let mut hint = None;
     if exit == ExitStatus::AuthorizationRequired
         && let Some(row) = rows.iter().find(|r| r.status != "ACTIVE")
     {
@@ -130,12 +127,21 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
             }
             _ => String::new(),
         };
-        ctx.out.hint(&format!(
+        hint = Some(format!(
             "scalekit-auth authorize {}{identifier}",
             row.service
         ));
     }
-    Ok(exit)
+    if errors.is_empty() && hint.is_none() && exit == ExitStatus::Success {
+        return Ok(exit);
+    }
+    // The table (or document) is on stdout; main prints the errors and the hint after it.
+    Err(Partial {
+        status: exit,
+        errors,
+        hint,
+    }
+    .into())
 }
 
 /// One row per service: its (configured, or `--identifier`) account's state, looked up

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::authorization::{self as authorize, FlowOptions, human_duration, pending_link};
 use super::context::{Context, Target};
 use crate::config::Config;
-use crate::error::{CliError, ErrorKind, ExitStatus};
+use crate::error::{CliError, ErrorKind};
 use crate::hosts::{self, ApiUrl};
 use crate::scalekit::Client;
 use crate::scalekit::types::{AccountStatus, ConnectedAccount, SecretMap, format_timestamp};
@@ -379,40 +379,11 @@ pub(crate) async fn authorization_required(
     }
 }
 
-/// The exit code for a set of failures: 4 over 5 over 1 (cli.md), then 3 and 2.
-pub(crate) fn most_severe(kinds: impl Iterator<Item = ErrorKind>) -> ExitStatus {
-    let rank = |k: ErrorKind| match k {
-        ErrorKind::Interrupted => 7,
-        ErrorKind::AuthorizationRequired => 6,
-        ErrorKind::Unreachable => 5,
-        ErrorKind::Failed | ErrorKind::ToolFailed => 4,
-        ErrorKind::NotConfigured => 3,
-        ErrorKind::Usage => 2,
-    };
-    kinds
-        .max_by_key(|k| rank(*k))
-        .map_or(ExitStatus::Success, ErrorKind::exit_status)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn severity_order() {
-        use ErrorKind::*;
-        assert_eq!(
-            most_severe([Failed, Unreachable].into_iter()),
-            ExitStatus::Unreachable
-        );
-        assert_eq!(
-            most_severe([Unreachable, AuthorizationRequired, Failed].into_iter()),
-            ExitStatus::AuthorizationRequired
-        );
-        assert_eq!(most_severe(std::iter::empty()), ExitStatus::Success);
-    }
 
     #[test]
     fn static_credentials() {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::Context;
 use crate::cli::ToolsRunArgs;
-use crate::error::{CliError, ExitStatus};
+use crate::error::{CliError, ExitStatus, Partial};
 use crate::flows::authorization::FlowOptions;
 use crate::flows::tools::{self as flow, RunOptions, find_tool, unknown_tool};
 use crate::output::{Output, safe};
@@ -175,8 +175,7 @@ fn dry_run(
         ctx.out.success(&format!("valid{note}"));
         return Ok(ExitStatus::Success);
     }
-    print_problems(ctx, &args.tool, problems);
-    Ok(ExitStatus::Usage)
+    Err(problems_failure(&args.tool, problems))
 }
 
 /// A real run whose params do not fit the schema: nothing is sent; exit 2 with every problem.
@@ -186,16 +185,13 @@ fn invalid(ctx: &Context, args: &ToolsRunArgs, problems: &[Problem]) -> anyhow::
         doc["error"]["problems"] = problems_json(problems);
         ctx.out.json(&doc)?;
     }
-    print_problems(ctx, &args.tool, problems);
-    Ok(ExitStatus::Usage)
+    Err(problems_failure(&args.tool, problems))
 }
 
-/// The error on stderr, one problem a line under it.
-fn print_problems(ctx: &Context, tool: &str, problems: &[Problem]) {
-    ctx.out.error_with_details(
-        &problems_error(tool, problems, false),
-        &problem_lines(problems),
-    );
+/// The error for stderr, one problem a line under it, after what `--json` printed (exit 2).
+fn problems_failure(tool: &str, problems: &[Problem]) -> anyhow::Error {
+    let err = problems_error(tool, problems, false).with_details(problem_lines(problems));
+    Partial::of(vec![err]).into()
 }
 
 /// The error for params that do not fit the schema; `with_lines`: the problems in the
