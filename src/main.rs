@@ -16,6 +16,7 @@ mod hosts;
 mod output;
 mod permissions;
 mod prompt;
+mod runtime;
 mod scalekit;
 mod secret;
 mod tools;

@@ -83,10 +83,7 @@ pub(crate) fn restore_terminal_on_interrupt() {
             return;
         };
         std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = crate::runtime::new() else {
                 return;
             };
             runtime.block_on(async {

@@ -3,13 +3,14 @@
 
 use serde_json::json;
 
-use super::{Context, block_on, interruptible};
+use super::{Context, interruptible};
 use crate::cli::ConfigArgs;
 use crate::config::{self as cfg, resolve};
 use crate::error::{CliError, ExitStatus};
 use crate::hosts;
 use crate::output::safe;
 use crate::prompt;
+use crate::runtime::block_on;
 use crate::scalekit::tools::Connection;
 
 /// Where connections are created and finished.

@@ -19,6 +19,7 @@ use crate::error::{CliError, ExitStatus};
 use crate::flows::authorization::QrChoice;
 pub(crate) use crate::flows::context::{Context, Target};
 use crate::output::Output;
+use crate::runtime::block_on;
 
 /// Runs the parsed command.
 pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
@@ -81,13 +82,4 @@ pub(crate) async fn interruptible<T>(
         result = command => result,
         _ = tokio::signal::ctrl_c() => Err(CliError::interrupted().into()),
     }
-}
-
-/// Runs a future on a single-threaded runtime: the work is a handful of concurrent requests.
-pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts")
-        .block_on(future)
 }

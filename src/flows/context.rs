@@ -104,7 +104,7 @@ impl Context {
 
     /// A Scalekit client from the resolved credentials, or exit 3 naming what is missing, or
     /// exit 3 when the stored secret would go to another URL than the one it was saved with.
-    pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Arc<Client>> {
+    pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Client> {
         let resolved = self.scalekit(config)?;
         let sendable = resolved.sendable()?;
         if let Some(url) = &resolved.env_url {
@@ -115,15 +115,14 @@ impl Context {
         {
             *pending = Some((url, sendable.client_secret.clone()));
         }
-        let client = Client::new(ClientOptions {
+        Ok(Client::new(ClientOptions {
             env_url: sendable.env_url,
             client_id: sendable.client_id,
             client_secret: sendable.client_secret,
             http_timeout: self.http_timeout(),
             retry_budget: scalekit::DEFAULT_RETRY_BUDGET,
             observer: Some(self.observer()),
-        })?;
-        Ok(Arc::new(client))
+        })?)
     }
 
     /// `--verbose`'s observer, plus a note of a successful `POST /oauth/token`: the run that

@@ -2,7 +2,6 @@
 //! or an exit-4 error (with a fresh link) for an account that needs authorization. Shared by
 //! `token`, `exec`, `request` and `tools run`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -13,6 +12,7 @@ use super::context::{Context, Target};
 use crate::config::Config;
 use crate::error::{CliError, ErrorKind};
 use crate::hosts::{self, ApiUrl};
+use crate::runtime::join_all;
 use crate::scalekit::Client;
 use crate::scalekit::types::{AccountStatus, ConnectedAccount, SecretMap, format_timestamp};
 use crate::secret::Secret;
@@ -95,7 +95,7 @@ pub(crate) struct FetchOptions {
 /// back in argument order; unresolved targets keep their error.
 pub(crate) async fn credentials(
     ctx: &Context,
-    client: &Arc<Client>,
+    client: &Client,
     targets: &[Result<Target, CliError>],
     options: FetchOptions,
 ) -> Vec<anyhow::Result<Credential>> {
@@ -147,32 +147,17 @@ enum Fetched {
 /// `GET /auth` for every resolved target, concurrently, on the one client. Results come
 /// back in argument order.
 async fn fetch_all(
-    client: &Arc<Client>,
+    client: &Client,
     targets: &[Result<Target, CliError>],
     min_ttl: Duration,
 ) -> Vec<Result<Fetched, anyhow::Error>> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, target) in targets.iter().enumerate() {
-        if let Ok(target) = target {
-            let client = Arc::clone(client);
-            let target = target.clone();
-            tasks.spawn(async move { (index, fetch(&client, target, min_ttl).await) });
+    join_all(targets.iter().map(|target| async move {
+        match target {
+            Ok(target) => fetch(client, target.clone(), min_ttl).await,
+            Err(err) => Err(err.clone().into()),
         }
-    }
-    let mut results: Vec<Option<Result<Fetched, anyhow::Error>>> = targets
-        .iter()
-        .map(|t| t.as_ref().err().map(|e| Err(e.clone().into())))
-        .collect();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, result)) => results[index] = Some(result),
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
-        }
-    }
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("lost a result"))))
-        .collect()
+    }))
+    .await
 }
 
 /// One `/auth` lookup. A token that expires within `min_ttl` (zero: one already past its

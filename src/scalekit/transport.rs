@@ -362,11 +362,7 @@ mod tests {
     }
 
     fn post_unsent(client: &Client, url: &str) -> Result<Answer, ApiError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(client.send(&Method::POST, "/x", Retries::Unsent, 1024, || {
+        crate::runtime::block_on(client.send(&Method::POST, "/x", Retries::Unsent, 1024, || {
             client.http.post(url)
         }))
     }
