@@ -20,6 +20,7 @@ mod memory;
 mod modes;
 mod network;
 mod pipes;
+mod readme;
 mod remove;
 mod request;
 mod secrets;
