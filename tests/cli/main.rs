@@ -20,6 +20,7 @@ mod memory;
 mod modes;
 mod network;
 mod pipes;
+mod playground;
 mod readme;
 mod remove;
 mod request;
