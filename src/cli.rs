@@ -395,8 +395,7 @@ pub(crate) struct ListArgs {
 Examples:
   scalekit-auth completions bash > ~/.local/share/bash-completion/completions/scalekit-auth
   scalekit-auth completions zsh > ~/.zfunc/_scalekit-auth    # with fpath+=(~/.zfunc) in ~/.zshrc
-  mkdir -p ~/.config/fish/completions
-  scalekit-auth completions fish > ~/.config/fish/completions/scalekit-auth.fish
+  scalekit-auth completions fish | source    # in ~/.config/fish/config.fish
   echo 'source <(scalekit-auth completions bash)' >> ~/.bashrc")]
 pub(crate) struct CompletionsArgs {
     /// The shell to print the script for; without it, the shells are listed (exit 2)

@@ -77,6 +77,15 @@ impl Drop for Playground {
 
 /// Whether the process runs (a zombie waiting to be reaped does not count).
 fn alive(pid: &str) -> bool {
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "PID (COMM) STATE …": the state follows the last ')'.
+        return stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'));
+    }
+    if Path::new("/proc/self/stat").exists() {
+        return false;
+    }
     std::process::Command::new("ps")
         .args(["-o", "stat=", "-p", pid])
         .output()
