@@ -241,3 +241,40 @@ fn an_interrupted_start_kills_the_emulator_and_removes_the_directory() {
     }
     assert!(!alive(&fake_pid), "the emulator was left running");
 }
+
+#[test]
+fn a_dead_playground_is_cleared_by_start_and_by_stop() {
+    let Some(p) = Playground::new() else { return };
+    p.run(&["start"]).assert_code(0);
+    let pid = std::fs::read_to_string(p.dir().join("pid")).unwrap();
+    let kill = |pid: &str| {
+        std::process::Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap();
+        for _ in 0..50 {
+            if !alive(pid.trim()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{pid} survived kill -9");
+    };
+    kill(&pid);
+    // A new start notices, clears the dead one away and starts afresh.
+    let again = p.run(&["start"]);
+    again.assert_code(0);
+    assert!(
+        !again.stderr.contains("already running"),
+        "{}",
+        again.stderr
+    );
+    let new_pid = std::fs::read_to_string(p.dir().join("pid")).unwrap();
+    assert_ne!(new_pid, pid);
+    assert!(alive(new_pid.trim()));
+    kill(&new_pid);
+    let stop = p.run(&["stop"]);
+    stop.assert_code(0);
+    assert!(stop.stderr.contains("not answering"), "{}", stop.stderr);
+    assert!(!p.dir().exists());
+}
