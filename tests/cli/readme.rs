@@ -22,6 +22,9 @@ use crate::harness::{Run, run_command, write};
 
 const README: &str = include_str!("../../README.md");
 
+/// A block that runs longer (a command waiting for a person, say) fails with exit 124.
+const BLOCK_TIMEOUT_SECS: u32 = 60;
+
 /// What the test does with a block.
 #[derive(Debug, PartialEq)]
 enum Plan {
@@ -208,8 +211,17 @@ impl Sandbox {
                 code = block.code
             ),
         );
-        let mut cmd = self.command("bash");
-        cmd.args(["--norc", "--noprofile"]).arg(&script);
+        // `timeout` ends the block's whole process group, background jobs included.
+        let mut cmd = self.command("timeout");
+        cmd.args([
+            "-k",
+            "5",
+            &BLOCK_TIMEOUT_SECS.to_string(),
+            "bash",
+            "--norc",
+            "--noprofile",
+        ])
+        .arg(&script);
         run_command(cmd, "")
     }
 }
@@ -279,9 +291,16 @@ fn every_shell_example_in_the_readme_runs_in_order() {
             Plan::Run { exit } => *exit,
         };
         let run = sandbox.run(block);
+        let timed_out = if run.code == 124 {
+            format!(" (124: it ran longer than {BLOCK_TIMEOUT_SECS} s)")
+        } else {
+            String::new()
+        };
         assert_eq!(
             run.code, exit,
-            "README.md line {}: the block exited {} (wanted {exit})\n--- block\n{}--- stdout\n{}\n--- stderr\n{}",
+            "README.md line {}: the block exited {}{timed_out} (wanted {exit}). Make it run \
+             offline, or say on the line before it `<!-- run: exit N -->` or \
+             `<!-- not run: REASON -->` (see tests/cli/readme.rs)\n--- block\n{}--- stdout\n{}\n--- stderr\n{}",
             block.line, run.code, block.code, run.stdout, run.stderr
         );
         transcript.push_str(&run.stdout);
