@@ -146,6 +146,17 @@ fn start_twice_then_stop_twice() {
         approve.stderr
     );
 
+    // activate with nothing configured names what it could not find.
+    let activate = p.run(&["activate", "nosuch"]);
+    activate.assert_code(1);
+    assert!(
+        activate
+            .stderr
+            .contains("no such configured service: nosuch"),
+        "{}",
+        activate.stderr
+    );
+
     let stop = p.run(&["stop"]);
     stop.assert_code(0);
     assert!(

@@ -6,7 +6,11 @@
 //!
 //! - `<!-- not run: REASON -->`: skipped; the reason is required and shows in the README's
 //!   source (real Scalekit, a pager, a person at a prompt, another shell's syntax…);
-//! - `<!-- run: exit N -->`: run, and its last command is expected to exit N.
+//! - `<!-- run: exit N -->`: run, and its last command is expected to exit N;
+//! - `<!-- setup: COMMANDS -->`: COMMANDS (one shell line) run first, in the same shell, then
+//!   the block, which must exit 0: the world a reference example assumes, e.g. services
+//!   configured and authorized with `scripts/playground activate`, or a user clicking Allow
+//!   (`scripts/playground approve &`).
 //!
 //! An unmarked block must exit 0. A malformed marker, or one that is not followed by a shell
 //! block, fails the test. Blocks share what a terminal would: the working directory and the
@@ -28,7 +32,7 @@ const BLOCK_TIMEOUT_SECS: u32 = 60;
 /// What the test does with a block.
 #[derive(Debug, PartialEq)]
 enum Plan {
-    Run { exit: i32 },
+    Run { exit: i32, setup: Option<String> },
     NotRun { reason: String },
 }
 
@@ -57,18 +61,29 @@ fn marker(line: &str) -> Option<Result<Plan, String>> {
             })
         });
     }
+    if let Some(setup) = inner.strip_prefix("setup:") {
+        let setup = setup.trim();
+        return Some(if setup.is_empty() {
+            Err("`<!-- setup: COMMANDS -->` needs the commands".to_owned())
+        } else {
+            Ok(Plan::Run {
+                exit: 0,
+                setup: Some(setup.to_owned()),
+            })
+        });
+    }
     if let Some(rest) = inner.strip_prefix("run:") {
         return Some(
             rest.trim()
                 .strip_prefix("exit ")
                 .and_then(|n| n.trim().parse::<i32>().ok())
-                .map(|exit| Plan::Run { exit })
+                .map(|exit| Plan::Run { exit, setup: None })
                 .ok_or_else(|| format!("`{}`: write `<!-- run: exit N -->`", line.trim())),
         );
     }
-    if inner.starts_with("not run") || inner.starts_with("run") {
+    if inner.starts_with("not run") || inner.starts_with("run") || inner.starts_with("setup") {
         return Some(Err(format!(
-            "`{}`: write `<!-- not run: REASON -->` or `<!-- run: exit N -->`",
+            "`{}`: write `<!-- not run: REASON -->`, `<!-- run: exit N -->` or `<!-- setup: COMMANDS -->`",
             line.trim()
         )));
     }
@@ -97,7 +112,10 @@ fn blocks(markdown: &str) -> Result<Vec<Block>, String> {
                 (true, None) => out.push(Block {
                     line: i + 1,
                     code: code.join("\n") + "\n",
-                    plan: Plan::Run { exit: 0 },
+                    plan: Plan::Run {
+                        exit: 0,
+                        setup: None,
+                    },
                 }),
                 (false, Some((at, _))) => {
                     return Err(format!(
@@ -138,11 +156,17 @@ fn markers_are_read_strictly() {
             "```sh\ntrue\n```\n<!-- not run: a pager -->\n\n```bash\nman x\n```\n<!-- run: exit 4 -->\n```sh\nexit 4\n```\n```toml\nx = 1\n```\n"
         ),
         Ok(vec![
-            Plan::Run { exit: 0 },
+            Plan::Run {
+                exit: 0,
+                setup: None,
+            },
             Plan::NotRun {
                 reason: "a pager".into()
             },
-            Plan::Run { exit: 4 },
+            Plan::Run {
+                exit: 4,
+                setup: None,
+            },
         ])
     );
     for bad in [
@@ -150,6 +174,8 @@ fn markers_are_read_strictly() {
         "<!-- not run -->\n```sh\nx\n```\n",
         "<!-- run: exit four -->\n```sh\nx\n```\n",
         "<!-- run -->\n```sh\nx\n```\n",
+        "<!-- setup: -->\n```sh\nx\n```\n",
+        "<!-- setup -->\n```sh\nx\n```\n",
         "<!-- not run: stale -->\nsome text\n```sh\nx\n```\n",
         "<!-- not run: not a shell block -->\n```toml\nx = 1\n```\n",
         "<!-- not run: at the end -->\n",
@@ -159,7 +185,17 @@ fn markers_are_read_strictly() {
     // Other HTML comments are not markers.
     assert_eq!(
         plans("<!-- a note -->\n```sh\ntrue\n```\n"),
-        Ok(vec![Plan::Run { exit: 0 }])
+        Ok(vec![Plan::Run {
+            exit: 0,
+            setup: None,
+        }])
+    );
+    assert_eq!(
+        plans("<!-- setup: scripts/playground activate && x -->\n```sh\ntrue\n```\n"),
+        Ok(vec![Plan::Run {
+            exit: 0,
+            setup: Some("scripts/playground activate && x".into()),
+        }])
     );
 }
 
@@ -196,7 +232,7 @@ impl Sandbox {
 
     /// Runs one block in a fresh `bash -e` that takes over the previous block's working
     /// directory and exported variables, and hands its own on.
-    fn run(&self, block: &Block) -> Run {
+    fn run(&self, block: &Block, setup: Option<&str>) -> Run {
         let env = self.state.join("env");
         let cwd = self.state.join("cwd");
         let script = self.state.join(format!("block-{}.sh", block.line));
@@ -205,9 +241,10 @@ impl Sandbox {
             &format!(
                 "[ -f '{env}' ] && . '{env}'\n[ -f '{cwd}' ] && cd \"$(cat '{cwd}')\"\n\
                  trap 'rc=$?; export -p > '\\''{env}'\\''; pwd > '\\''{cwd}'\\''; exit $rc' EXIT\n\
-                 set -e\n{code}",
+                 set -e\n{setup}\n{code}",
                 env = env.display(),
                 cwd = cwd.display(),
+                setup = setup.unwrap_or(""),
                 code = block.code
             ),
         );
@@ -286,11 +323,11 @@ fn every_shell_example_in_the_readme_runs_in_order() {
     let mut transcript = String::new();
     let mut ran = 0;
     for block in &blocks {
-        let exit = match &block.plan {
+        let (exit, setup) = match &block.plan {
             Plan::NotRun { .. } => continue,
-            Plan::Run { exit } => *exit,
+            Plan::Run { exit, setup } => (*exit, setup.as_deref()),
         };
-        let run = sandbox.run(block);
+        let run = sandbox.run(block, setup);
         let timed_out = if run.code == 124 {
             format!(" (124: it ran longer than {BLOCK_TIMEOUT_SECS} s)")
         } else {
