@@ -414,12 +414,12 @@ pub(crate) struct ListArgs {
 Examples:
   scalekit-auth completions bash > ~/.local/share/bash-completion/completions/scalekit-auth
   scalekit-auth completions zsh > ~/.zfunc/_scalekit-auth    # with fpath+=(~/.zfunc) in ~/.zshrc
-  scalekit-auth completions fish > ~/.config/fish/completions/scalekit-auth.fish
+  scalekit-auth completions fish | source    # in ~/.config/fish/config.fish
   echo 'source <(scalekit-auth completions bash)' >> ~/.bashrc")]
 pub(crate) struct CompletionsArgs {
-    /// The shell to print the script for
+    /// The shell to print the script for; without it, the shells are listed (exit 2)
     #[arg(value_name = "SHELL")]
-    pub(crate) shell: clap_complete::Shell,
+    pub(crate) shell: Option<clap_complete::Shell>,
 }
 
 /// Run a command with fresh tokens in its environment, never on its command line

@@ -60,6 +60,27 @@ fn completions_prints_the_committed_script_for_each_shell() {
     assert!(run.stderr.contains("tcsh"), "{}", run.stderr);
 }
 
+#[test]
+fn completions_without_a_shell_lists_the_shells() {
+    let w = World::new();
+    let run = w.run(&["completions"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "");
+    for (shell, _) in SCRIPTS {
+        assert!(run.stderr.contains(shell), "{shell}: {}", run.stderr);
+    }
+    assert!(
+        run.stderr.starts_with("error: which shell?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: scalekit-auth completions bash"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Loads the committed bash script in a bare bash, sets `COMP_*` as readline would for
 /// `words` (the last one is being completed) and calls the registered function.
 fn bash_complete(w: &World, words: &[&str]) -> Vec<String> {

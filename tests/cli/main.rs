@@ -21,6 +21,8 @@ mod memory;
 mod modes;
 mod network;
 mod pipes;
+mod playground;
+mod readme;
 mod remove;
 mod request;
 mod secrets;
