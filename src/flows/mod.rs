@@ -3,6 +3,8 @@
 //! call commands.
 
 pub(crate) mod authorization;
+pub(crate) mod connections;
 pub(crate) mod context;
 pub(crate) mod credentials;
+pub(crate) mod proxy;
 pub(crate) mod tools;

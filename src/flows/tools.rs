@@ -5,19 +5,92 @@
 //! have reached Scalekit, and exit 5 only when nothing was sent.
 
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 use super::authorization::{self, FlowOptions};
 use super::context::{Context, Target};
 use super::credentials::authorization_required_after;
 use crate::error::{CliError, ErrorKind};
+use crate::output::shown;
 use crate::scalekit::execute::{ExecuteError, Executed, Execution, ToolFailure};
 use crate::scalekit::tools::{Pages, Tool, ToolFilter};
 use crate::scalekit::types::AccountStatus;
 use crate::scalekit::{ApiError, Client};
+use crate::tools::check::Problem;
 use crate::tools::close_names;
 
 /// How many close names an unknown tool's hint suggests.
 const SUGGESTIONS: usize = 5;
+/// `tools search` needs a query at least this long.
+pub(crate) const MIN_QUERY_CHARS: usize = 3;
+
+/// `tools search`: one page of at most `limit` tools matching the query (`GET /api/v1/tools`
+/// with `filter.query`). A query shorter than [`MIN_QUERY_CHARS`] is a usage error, and
+/// nothing is sent.
+pub(crate) async fn search(
+    client: &Client,
+    query: &str,
+    provider: Option<&str>,
+    limit: u32,
+) -> anyhow::Result<Vec<Tool>> {
+    let query = check_query(query)?;
+    let filter = ToolFilter {
+        query: Some(query),
+        provider,
+        ..ToolFilter::default()
+    };
+    let tools = client.list_tools(&filter, Pages::One(limit)).await?;
+    Ok(tools.into_iter().take(limit as usize).collect())
+}
+
+/// The query, trimmed, when it is long enough.
+pub(crate) fn check_query(query: &str) -> Result<&str, CliError> {
+    let query = query.trim();
+    if query.chars().count() < MIN_QUERY_CHARS {
+        return Err(CliError::usage(format!(
+            "the search query needs at least {MIN_QUERY_CHARS} characters, got {:?}",
+            shown(query)
+        ))
+        .with_hint("scalekit-auth tools list shows every tool"));
+    }
+    Ok(query)
+}
+
+/// `tools search --json` and `tools list --json`: `{"name","provider","description"}` each.
+pub(crate) fn tools_json(tools: &[Tool]) -> Value {
+    Value::Array(
+        tools
+            .iter()
+            .map(|t| json!({"name": t.name, "provider": t.provider, "description": t.description}))
+            .collect(),
+    )
+}
+
+/// The params do not fit the tool's schema: exit 2, every problem a line.
+pub(crate) fn problems_error(tool: &str, problems: &[Problem]) -> CliError {
+    let n = problems.len();
+    let mut lines = String::new();
+    for p in problems {
+        lines.push_str(&format!("  {}: {}\n", shown(&p.path), shown(&p.message)));
+    }
+    CliError::usage(format!(
+        "the params do not match {}'s input schema ({n} problem{}):\n{}",
+        shown(tool),
+        if n == 1 { "" } else { "s" },
+        lines.trim_end()
+    ))
+    .with_hint(format!("scalekit-auth tools schema {}", shown(tool)))
+}
+
+/// `{"path","message"}` for each problem.
+pub(crate) fn problems_json(problems: &[Problem]) -> Value {
+    Value::Array(
+        problems
+            .iter()
+            .map(|p| json!({"path": p.path, "message": p.message}))
+            .collect(),
+    )
+}
 
 /// A tool's definition by exact name (one `GET /api/v1/tools` with `filter.tool_name`);
 /// `None` when Scalekit has no such tool.

@@ -11,7 +11,9 @@ use super::super::{Context, shown};
 use crate::cli::ToolsRunArgs;
 use crate::error::{CliError, ExitStatus};
 use crate::flows::authorization::FlowOptions;
-use crate::flows::tools::{self as flow, RunOptions, find_tool, unknown_tool};
+use crate::flows::tools::{
+    self as flow, RunOptions, find_tool, problems_error, problems_json, unknown_tool,
+};
 use crate::output::Output;
 use crate::scalekit::execute::{EXECUTE_TIMEOUT, Execution};
 use crate::tools::check::{self, Problem};
@@ -192,33 +194,4 @@ fn invalid(ctx: &Context, args: &ToolsRunArgs, problems: &[Problem]) -> anyhow::
 
 fn print_problems(ctx: &Context, tool: &str, problems: &[Problem]) {
     ctx.out.error(&problems_error(tool, problems));
-}
-
-fn problems_error(tool: &str, problems: &[Problem]) -> CliError {
-    let n = problems.len();
-    CliError::usage(format!(
-        "the params do not match {}'s input schema ({n} problem{}):\n{}",
-        shown(tool),
-        if n == 1 { "" } else { "s" },
-        problem_lines(problems).trim_end()
-    ))
-    .with_hint(format!("scalekit-auth tools schema {}", shown(tool)))
-}
-
-/// One line per problem: `  $.path: message`, safe for the terminal.
-fn problem_lines(problems: &[Problem]) -> String {
-    let mut text = String::new();
-    for p in problems {
-        text.push_str(&format!("  {}: {}\n", shown(&p.path), shown(&p.message)));
-    }
-    text
-}
-
-fn problems_json(problems: &[Problem]) -> Value {
-    Value::Array(
-        problems
-            .iter()
-            .map(|p| json!({"path": p.path, "message": p.message}))
-            .collect(),
-    )
 }
