@@ -14,8 +14,8 @@ use clap_complete::engine::ArgValueCandidates;
 mod tools;
 
 pub(crate) use self::tools::{
-    ConnectionsArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs, ToolsSchemaArgs,
-    ToolsSearchArgs,
+    ConnectionsArgs, McpArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs,
+    ToolsSchemaArgs, ToolsSearchArgs,
 };
 
 /// The exit-code table (a macro so that `concat!` can use it in help texts).
@@ -138,6 +138,7 @@ pub(crate) enum Command {
     Remove(RemoveArgs),
     Connections(ConnectionsArgs),
     Tools(ToolsArgs),
+    Mcp(McpArgs),
 }
 
 /// Save Scalekit credentials (once per machine)

@@ -10,6 +10,7 @@ mod flows;
 #[cfg(test)]
 mod generate;
 mod hosts;
+mod mcp;
 mod output;
 mod prompt;
 mod scalekit;
@@ -73,6 +74,7 @@ fn wants_json(command: &Command) -> bool {
         | Command::Completions(_)
         | Command::Exec(_)
         | Command::Request(_)
+        | Command::Mcp(_)
         | Command::Remove(_) => false,
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod connections;
 pub(crate) mod exec;
 pub(crate) mod init;
 pub(crate) mod list;
+pub(crate) mod mcp;
 pub(crate) mod remove;
 pub(crate) mod request;
 pub(crate) mod status;
@@ -43,6 +44,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
         Command::Connections(args) => block_on(interruptible(connections::run(&ctx, &args))),
         Command::Tools(args) => block_on(interruptible(tools::run(&ctx, args.command))),
+        Command::Mcp(args) => block_on(interruptible(mcp::run(ctx, &args))),
     }
 }
 

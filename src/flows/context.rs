@@ -76,6 +76,13 @@ impl Context {
 
     /// A Scalekit client from the resolved credentials, or exit 3 naming what is missing.
     pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Arc<Client>> {
+        Ok(Arc::new(Client::new(self.client_options(config)?)?))
+    }
+
+    /// What [`Context::client`] builds a client from: the resolved credentials (or exit 3
+    /// naming what is missing), the timeouts and the `-v` observer. A long-lived caller (the
+    /// MCP server) compares them to decide whether its client still fits.
+    pub(crate) fn client_options(&self, config: &Config) -> anyhow::Result<ClientOptions> {
         let stored_secret = cfg::load_client_secret(&self.paths)?;
         let creds = cfg::resolve_credentials(&self.env, config, stored_secret);
         let mut missing = Vec::new();
@@ -109,15 +116,14 @@ impl Context {
             .into());
         };
         let env_url = cfg::validate_env_url(&env_url)?;
-        let client = Client::new(ClientOptions {
+        Ok(ClientOptions {
             env_url,
             client_id,
             client_secret,
             http_timeout: self.http_timeout(),
             retry_budget: scalekit::DEFAULT_RETRY_BUDGET,
             observer: self.out.request_observer(),
-        })?;
-        Ok(Arc::new(client))
+        })
     }
 
     /// Validates a service name and finds its mapping, or exit 3 naming the command to add it.

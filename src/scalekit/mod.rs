@@ -110,6 +110,7 @@ struct Answer {
     body: Vec<u8>,
     /// The `content-type` header, when it was readable text.
     content_type: Option<String>,
+    headers: HeaderMap,
 }
 
 /// Why an attempt brought back no answer.
@@ -153,6 +154,8 @@ pub(crate) struct ProxyAnswer {
     pub(crate) status: StatusCode,
     /// The body as the provider sent it (or Scalekit's error body).
     pub(crate) body: Vec<u8>,
+    /// The answer's headers (the provider's, as Scalekit relayed them).
+    pub(crate) headers: HeaderMap,
     /// Set when Scalekit itself refused the call instead of relaying the provider's answer.
     pub(crate) refusal: Option<ProxyRefusal>,
 }
@@ -449,6 +452,7 @@ impl Client {
                 status,
                 body,
                 content_type,
+                headers: headers.clone(),
             },
             headers,
         ))
@@ -690,6 +694,7 @@ impl Client {
         Ok(ProxyAnswer {
             status: answer.status,
             body: answer.body,
+            headers: answer.headers,
             refusal,
         })
     }
