@@ -15,6 +15,7 @@ mod init;
 mod interactive;
 mod list;
 mod man;
+mod mcp;
 mod modes;
 mod network;
 mod pipes;
