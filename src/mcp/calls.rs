@@ -11,6 +11,7 @@ use rmcp::model::JsonObject;
 use rmcp::{Peer, RoleServer};
 use serde_json::{Map, Value, json};
 
+use super::args::Args;
 use super::catalog::{
     AUTHORIZE, EXECUTE_TOOL, GET_TOOL_SCHEMA, HTTP_REQUEST, LIST_CONNECTIONS, LIST_SERVICES,
     SEARCH_TOOLS,
@@ -37,7 +38,7 @@ pub(super) async fn call(
     args: &JsonObject,
     peer: &Peer<RoleServer>,
 ) -> anyhow::Result<Value> {
-    let args = Args { map: args };
+    let args = Args::new(args);
     match name {
         LIST_SERVICES => {
             args.only(&[])?;
@@ -176,7 +177,7 @@ fn target(
 /// `execute_tool`: as `tools run SERVICE TOOL -d PARAMS --json`, never waiting for approval.
 async fn execute_tool(shared: &Shared, args: &Args<'_>) -> anyhow::Result<Value> {
     let tool_name = tool_name(args.required("tool_name")?)?;
-    let params = match args.map.get("params") {
+    let params = match args.get("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map.clone(),
         Some(_) => return Err(CliError::usage("params must be a JSON object").into()),
@@ -244,7 +245,7 @@ async fn http_request(shared: &Shared, args: &Args<'_>) -> anyhow::Result<Value>
     }
     let path_and_query = proxy::api_path(path)?;
     let mut header_lines = Vec::new();
-    match args.map.get("headers") {
+    match args.get("headers") {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
             for (name, value) in map {
@@ -405,59 +406,4 @@ fn tool_name(name: &str) -> Result<&str, CliError> {
         );
     }
     Ok(name)
-}
-
-/// A call's arguments, checked as the tool's schema declares them.
-struct Args<'a> {
-    map: &'a JsonObject,
-}
-
-impl Args<'_> {
-    /// Refuses an argument the tool does not take (a typo would otherwise be ignored).
-    fn only(&self, known: &[&str]) -> Result<(), CliError> {
-        let unknown: Vec<String> = self
-            .map
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .map(|k| shown(k))
-            .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        Err(CliError::usage(format!(
-            "unknown argument{} {}",
-            if unknown.len() == 1 { "" } else { "s" },
-            unknown.join(", ")
-        ))
-        .with_hint(if known.is_empty() {
-            "this tool takes no arguments".to_owned()
-        } else {
-            format!("it takes: {}", known.join(", "))
-        }))
-    }
-
-    fn string(&self, name: &str) -> Result<Option<&str>, CliError> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(CliError::usage(format!("{name} must be a string"))),
-        }
-    }
-
-    fn required(&self, name: &str) -> Result<&str, CliError> {
-        self.string(name)?
-            .ok_or_else(|| CliError::usage(format!("the {name} argument is required")))
-    }
-
-    fn integer(&self, name: &str, min: u64, max: u64) -> Result<Option<u64>, CliError> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => match value.as_u64() {
-                Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-                _ => Err(CliError::usage(format!(
-                    "{name} must be an integer from {min} to {max}"
-                ))),
-            },
-        }
-    }
 }

@@ -4,12 +4,14 @@
 //! error (`isError`) with the error line, the hint and, for authorization, the link. Nothing
 //! but JSON-RPC goes to stdout; logs go to stderr. No result carries a token or a secret.
 
+mod args;
 mod calls;
 mod catalog;
 mod elicit;
 mod redact;
 mod stdio;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -36,6 +38,7 @@ pub(crate) struct Limits {
 
 /// Serves MCP on stdin/stdout until stdin closes (then `Ok`: exit 0).
 pub(crate) async fn serve(ctx: Context, limits: Limits) -> anyhow::Result<ExitStatus> {
+    QUIET.store(ctx.out.is_quiet(), Ordering::Relaxed);
     let server = Server {
         shared: Arc::new(Shared {
             ctx,
@@ -58,9 +61,14 @@ pub(crate) async fn serve(ctx: Context, limits: Limits) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// One line on stderr.
+/// `-q`: no log lines.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// One line on stderr (not with `-q`).
 pub(crate) fn log(message: &str) {
-    eprintln!("scalekit-auth mcp: {}", crate::output::shown(message));
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("scalekit-auth mcp: {}", crate::output::shown(message));
+    }
 }
 
 struct Server {

@@ -712,6 +712,11 @@ fn stdin_closing_before_the_handshake_is_exit_0() {
     let run = w.run(&["mcp"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("scalekit-auth mcp: "), "{}", run.stderr);
+    // -q: no log lines.
+    let run = w.run(&["-q", "mcp"]);
+    run.assert_code(0);
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
     let run = w.run(&["mcp", "--service", "Not A Name"]);
     run.assert_code(2);
 }
