@@ -725,3 +725,35 @@ fn send(stdin: &mut std::process::ChildStdin, line: &str) {
     stdin.write_all(line.as_bytes()).unwrap();
     stdin.write_all(b"\n").unwrap();
 }
+
+#[test]
+fn a_failed_tool_is_an_error_with_its_execution_id_sent_once_with_the_run_id() {
+    let mut w = world();
+    w.env
+        .insert("SCALEKIT_AUTH_RUN_ID".into(), "agent-run-42".into());
+    w.emu.queue_fault(scalekit_emulator::Fault {
+        path: "/api/v1/execute_tool".into(),
+        status: Some(500),
+        ..Default::default()
+    });
+    let mcp = Mcp::start(&w, &[]);
+    let text = mcp.err(
+        "execute_tool",
+        json!({"service": "gmail", "tool_name": "gmail_fetch_mails"}),
+    );
+    assert!(
+        text.contains("gmail_fetch_mails ran and failed (Scalekit answered 500"),
+        "{text}"
+    );
+    assert!(text.contains("\nexecution_id: exec_fault_"), "{text}");
+    assert_eq!(count(&w, "POST /api/v1/execute_tool"), 1);
+    let sent = w
+        .logged()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/execute_tool")
+        .unwrap();
+    let body: Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(body["agent_run_id"], "agent-run-42");
+    assert_eq!(body["connector"], "gmail_u3134a");
+    assert_eq!(body["identifier"], "mess");
+}
