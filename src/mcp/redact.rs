@@ -85,4 +85,23 @@ mod tests {
             "é Bearer [redacted] ü"
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        /// Any text, any secret: no panic, and neither the secret nor a `Bearer` credential
+        /// survives.
+        #[test]
+        fn nothing_panics_and_no_secret_survives(
+            before in "\\PC{0,40}",
+            after in "\\PC{0,40}",
+            secret in "[A-Za-z0-9._~+/=-]{8,40}",
+        ) {
+            let text = format!("{before}{secret}{after} Authorization: Bearer {secret}x");
+            let out = redact(&text, std::slice::from_ref(&secret));
+            proptest::prop_assert!(!out.contains(&secret), "{out}");
+            let out = redact(&format!("{before}bearer {secret}{after}"), &[]);
+            proptest::prop_assert!(!out.contains(&secret), "{out}");
+        }
+    }
 }
