@@ -8,7 +8,10 @@ Markdown report with the median and spread of repeated runs, next to the budgets
 - `token` for 1 and 8 services at 0 ms and 50 ms of injected latency per request, with the
   requests and TCP connections the emulator saw (its request log: entries and distinct
   `connection` ids, cleared between runs);
-- the request count of a first-time `authorize --no-wait`.
+- the request count of a first-time `authorize --no-wait`;
+- `mcp`: the time from spawn to the first `tools/list` answer, and the latency of single tool
+  calls to a warm server (`http_request`, `search_tools`, `list_services`) with the requests
+  the emulator saw per call.
 
 Standard library only. Each run is one child process: wall time from a monotonic clock
 around spawn-to-exit, peak RSS from the kernel's rusage of that very child (`os.wait4`).
@@ -112,6 +115,59 @@ class Sample:
         self.rss_kib = rss_kib
         self.code = code
         self.stdout = stdout
+
+
+class McpSession:
+    """`scalekit-auth mcp` on pipes: newline-delimited JSON-RPC, one request at a time."""
+
+    def __init__(self, auth: str, env: dict, cwd: str):
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [auth, "mcp"], env=env, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.last_id = 0
+
+    def _send(self, message: dict) -> None:
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def request(self, method: str, params: dict | None = None) -> dict:
+        self.last_id += 1
+        message = {"jsonrpc": "2.0", "id": self.last_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        self._send(message)
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                sys.exit(f"`mcp` closed stdout while answering {method}")
+            answer = json.loads(line)
+            if answer.get("id") == self.last_id:
+                if "error" in answer:
+                    sys.exit(f"`mcp` answered {method} with {answer['error']}")
+                return answer["result"]
+
+    def initialize(self) -> None:
+        self.request("initialize", {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "1"},
+        })
+        self._send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def call(self, tool: str, arguments: dict) -> dict:
+        result = self.request("tools/call", {"name": tool, "arguments": arguments})
+        if result.get("isError"):
+            sys.exit(f"`mcp` {tool} failed: {result['content'][0]['text']}")
+        return result
+
+    def close(self) -> int:
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout=10)
+        if code != 0:
+            sys.exit(f"`mcp` exited {code} when stdin closed, wanted 0")
+        return code
 
 
 def run_once(argv: list[str], env: dict, cwd: str) -> Sample:
@@ -319,6 +375,46 @@ def main() -> int:
                         row.ok = False
                         row.note = (row.note + "; " if row.note else "") + f"wanted {wanted} requests"
                     rows.append(row)
+
+                # mcp: spawn to the first tools/list answer, then single calls to a warm server.
+                control(emu.url, "POST", "/settings", {"upstream": "/_emulator/echo"})
+                if latency == 0:
+                    walls = []
+                    for i in range(runs + 3):
+                        session = McpSession(auth, env, work)
+                        session.initialize()
+                        tools = session.request("tools/list")["tools"]
+                        wall = (time.perf_counter() - session.started) * 1000.0
+                        session.close()
+                        if len(tools) != 7:
+                            sys.exit(f"`mcp` listed {len(tools)} tools, wanted 7")
+                        if i >= 3:
+                            walls.append(wall)
+                    rows.append(timing_row("`mcp` spawn → first `tools/list` answer", walls, "", None))
+                session = McpSession(auth, env, work)
+                session.initialize()
+                for tool, arguments, wanted in [
+                    ("http_request", {"service": "svc1", "method": "GET", "path": "/v1/me"}, 1),
+                    ("search_tools", {"query": "send email"}, 1),
+                    ("list_services", {}, len(SERVICES)),
+                ]:
+                    for _ in range(3):
+                        session.call(tool, arguments)
+                    walls, seen = [], []
+                    for _ in range(runs):
+                        emu.clear()
+                        started = time.perf_counter()
+                        session.call(tool, arguments)
+                        walls.append((time.perf_counter() - started) * 1000.0)
+                        seen.append(emu.seen())
+                    row = timing_row(f"`mcp` `{tool}` call (warm), {latency} ms latency",
+                                     walls, counts(seen), None)
+                    if any(r != wanted for r, _ in seen):
+                        row.ok = False
+                        row.note = f"wanted {wanted} request{'s' if wanted > 1 else ''} per call"
+                    rows.append(row)
+                session.close()
+                control(emu.url, "POST", "/settings", {"upstream": ""})
 
                 if latency == LATENCY_MS:
                     # First-time authorize: a new identifier each run, so the account is new.

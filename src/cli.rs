@@ -15,8 +15,8 @@ mod candidates;
 mod tools;
 
 pub(crate) use self::tools::{
-    ConnectionsArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs, ToolsSchemaArgs,
-    ToolsSearchArgs,
+    ConnectionsArgs, McpArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs,
+    ToolsSchemaArgs, ToolsSearchArgs,
 };
 
 /// The exit-code table (a macro so that `concat!` can use it in help texts).
@@ -135,6 +135,7 @@ pub(crate) enum Command {
     Remove(RemoveArgs),
     Connections(ConnectionsArgs),
     Tools(ToolsArgs),
+    Mcp(McpArgs),
 }
 
 /// Save Scalekit credentials (once per machine)

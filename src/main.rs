@@ -13,6 +13,7 @@ mod flows;
 #[cfg(test)]
 mod generate;
 mod hosts;
+mod mcp;
 mod output;
 mod permissions;
 mod prompt;
@@ -98,6 +99,7 @@ fn wants_json(command: &Command) -> bool {
         | Command::Completions(_)
         | Command::Exec(_)
         | Command::Request(_)
+        | Command::Mcp(_)
         | Command::Remove(_) => false,
     }
 }

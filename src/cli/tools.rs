@@ -1,4 +1,5 @@
-//! The `connections` and `tools` commands' arguments (cli.rs holds the rest of the surface).
+//! The `connections`, `tools` and `mcp` commands' arguments (cli.rs holds the rest of the
+//! surface).
 
 // Doc comments here are help text: Markdown backticks would show up in `--help`.
 #![allow(clippy::doc_markdown)]
@@ -27,6 +28,30 @@ pub(crate) struct ConnectionsArgs {
     /// A JSON array on stdout
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Serve the connected accounts to MCP clients (Claude Code, Claude Desktop, Cursor…) on stdio
+///
+/// A Model Context Protocol server on standard input and output. Its tools list the services and
+/// connections, search Scalekit's tool catalog, run a tool, call a provider's API through
+/// Scalekit's proxy and mint authorization links. No tool ever returns an access token or a
+/// credential. An account that needs authorization makes the call fail with a link to approve;
+/// the server never waits for a person. Logs go to standard error; it ends when standard input
+/// closes.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  claude mcp add scalekit -- scalekit-auth mcp
+  scalekit-auth mcp --service gmail --service slack
+  scalekit-auth mcp --read-only")]
+pub(crate) struct McpArgs {
+    /// Serve only this configured service (repeatable); calls for others are refused
+    #[arg(long = "service", value_name = "SERVICE", add = ArgValueCandidates::new(super::candidates::service_candidates))]
+    pub(crate) services: Vec<String>,
+
+    /// Expose only the listing, schema and authorize tools, and http_request for GET and HEAD
+    #[arg(long)]
+    pub(crate) read_only: bool,
 }
 
 /// Find and run Scalekit's tools (gmail_fetch_mails, slack_send_message…) on a user's behalf

@@ -1,46 +1,18 @@
 //! `connections`: the environment's connections from the dashboard, marking which can be
 //! authorized and which services map to each.
 
-use serde_json::{Value, json};
-
 use super::Context;
 use crate::cli::ConnectionsArgs;
-use crate::config::Config;
 use crate::error::ExitStatus;
+use crate::flows::connections;
 use crate::output::{format_table, safe};
-use crate::scalekit::tools::Connection;
 
 pub(crate) async fn run(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let client = ctx.client(&config)?;
-    let connections = client.list_connections(args.provider.as_deref()).await?;
-    // --provider filters server-side; the comparison here only guards against an API that
-    // ignores the filter (provider keys compare case-insensitively).
-    let connections: Vec<Connection> = connections
-        .into_iter()
-        .filter(|c| {
-            args.provider
-                .as_deref()
-                .is_none_or(|p| c.provider.eq_ignore_ascii_case(p))
-        })
-        .collect();
+    let connections = connections::list(&client, args.provider.as_deref()).await?;
     if args.json {
-        let docs: Vec<Value> = connections
-            .iter()
-            .map(|c| {
-                let services = services_of(&config, &c.key_id);
-                json!({
-                    "connection_name": c.key_id,
-                    "provider": c.provider,
-                    "type": c.kind,
-                    "status": c.status,
-                    "enabled": c.enabled,
-                    "service": services.first(),
-                    "services": services,
-                })
-            })
-            .collect();
-        ctx.out.json(&Value::Array(docs))?;
+        ctx.out.json(&connections::to_json(&config, &connections))?;
         return Ok(ExitStatus::Success);
     }
     if connections.is_empty() {
@@ -65,7 +37,7 @@ pub(crate) async fn run(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result
                 c.kind.clone(),
                 format!("{}{mark}", c.status),
                 if c.enabled { "yes" } else { "no" }.to_owned(),
-                services_of(&config, &c.key_id).join(", "),
+                connections::services_of(&config, &c.key_id).join(", "),
             ]
         })
         .collect();
@@ -87,16 +59,4 @@ pub(crate) async fn run(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result
         );
     }
     Ok(ExitStatus::Success)
-}
-
-/// The services mapped to a connection, in name order.
-fn services_of(config: &Config, connection_name: &str) -> Vec<String> {
-    let mut services: Vec<String> = config
-        .services
-        .iter()
-        .filter(|(_, m)| m.connection_name == connection_name)
-        .map(|(name, _)| name.clone())
-        .collect();
-    services.sort();
-    services
 }

@@ -8,6 +8,7 @@ pub(crate) mod connections;
 pub(crate) mod exec;
 pub(crate) mod init;
 pub(crate) mod list;
+pub(crate) mod mcp;
 pub(crate) mod remove;
 pub(crate) mod request;
 pub(crate) mod status;
@@ -28,6 +29,11 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         return completions::run(&out, args);
     }
     let ctx = context(&cli.global, out)?;
+    if let Command::Mcp(args) = &cli.command {
+        // The server owns the context; it binds an old stored secret itself, after the call
+        // that verified it.
+        return block_on(interruptible(mcp::run(ctx, args)));
+    }
     let result = match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Config(args) => config::run(&ctx, &args),
@@ -35,7 +41,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => block_on(interruptible(token::run(&ctx, &args))),
         Command::Status(args) => block_on(interruptible(status::run(&ctx, &args))),
         Command::List(args) => list::run(&ctx, &args),
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Mcp(_) => unreachable!("handled above"),
         Command::Exec(args) => block_on(exec::run(&ctx, &args)),
         Command::Request(args) => block_on(interruptible(request::run(&ctx, &args))),
         // exec is interruptible until the child runs; then signals go to the child.

@@ -5,7 +5,7 @@
 use std::io::Read as _;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use super::{Context, Target};
@@ -13,25 +13,10 @@ use crate::cli::RequestArgs;
 use crate::error::{CliError, ErrorKind, ExitStatus};
 use crate::flows::authorization::{self as authorize, FlowOptions};
 use crate::flows::credentials as token;
+use crate::flows::proxy::{DEFAULT_CONTENT_TYPE, api_path, parse_headers, parse_method};
 use crate::hosts::ApiUrl;
 use crate::scalekit::types::AccountStatus;
 use crate::scalekit::{ProxyAnswer, ProxyRefusal, ProxyRequest, is_idempotent};
-
-/// The methods `request` sends.
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-/// Headers the user may not set: Scalekit sets `Authorization` (the account's credentials)
-/// and reads `connection_name` and `identifier`; the rest belong to the HTTP client.
-const RESERVED_HEADERS: &[&str] = &[
-    "authorization",
-    "connection_name",
-    "identifier",
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-];
-/// The body's content type when `--data` is given without a `Content-Type` header.
-const DEFAULT_CONTENT_TYPE: &str = "application/json";
 
 pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<ExitStatus> {
     // clap fills the positionals from the left: two words are METHOD and PATH_OR_URL.
@@ -41,7 +26,11 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
         (Some(service), Some(method), Some(location)) => (Some(service.as_str()), method, location),
         _ => return Err(usage_shape("expected [SERVICE] METHOD PATH_OR_URL").into()),
     };
-    let method = parse_method(method_word)?;
+    let method = parse_method(method_word).map_err(|e| {
+        e.with_hint(
+            "scalekit-auth request SERVICE METHOD PATH, or scalekit-auth request METHOD URL",
+        )
+    })?;
     let headers = parse_headers(&args.headers)?;
     let config = ctx.config()?;
     let (service, path_and_query) = if ApiUrl::is_url(location) {
@@ -178,85 +167,6 @@ fn usage_shape(message: &str) -> CliError {
         .with_hint("scalekit-auth request SERVICE METHOD PATH, or scalekit-auth request METHOD URL")
 }
 
-/// A known method, upper-cased; anything else is a usage error listing them.
-fn parse_method(word: &str) -> Result<Method, CliError> {
-    let upper = word.to_ascii_uppercase();
-    if !METHODS.contains(&upper.as_str()) {
-        return Err(usage_shape(&format!(
-            "{word:?} is not an HTTP method ({})",
-            METHODS.join(", ")
-        )));
-    }
-    Method::from_bytes(upper.as_bytes()).map_err(|_| CliError::usage("invalid method"))
-}
-
-/// `-H 'Name: value'` headers, checked: a valid name and value, and none of the reserved
-/// ones. Errors quote the header's name, never its value (it may hold a key).
-fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>, CliError> {
-    raw.iter()
-        .map(|text| {
-            let Some((name, value)) = text.split_once(':') else {
-                return Err(CliError::usage(
-                    "a header is 'Name: value' (-H 'Accept: application/json')",
-                ));
-            };
-            let name = name.trim();
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| CliError::usage(format!("{name:?} is not a header name")))?;
-            if RESERVED_HEADERS.contains(&header.as_str()) {
-                let why = if header == reqwest::header::AUTHORIZATION {
-                    "Scalekit's proxy adds the account's credentials itself"
-                } else {
-                    "it is set by scalekit-auth"
-                };
-                return Err(CliError::usage(format!(
-                    "cannot set the {name} header: {why}"
-                )));
-            }
-            let value = HeaderValue::from_bytes(value.trim().as_bytes())
-                .map_err(|_| CliError::usage(format!("the {name} header's value is invalid")))?;
-            Ok((header, value))
-        })
-        .collect()
-}
-
-/// An API path as given (a missing leading `/` is added), refused when it has spaces,
-/// control characters, a backslash, a fragment, `.`/`..` segments (which would step out of
-/// the proxy's path), or starts with `//` (which reads as another host).
-fn api_path(text: &str) -> Result<String, CliError> {
-    let invalid = |why: &str| CliError::usage(format!("invalid API path {text:?}: {why}"));
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid(
-            "it holds spaces or control characters (percent-encode them)",
-        ));
-    }
-    if text.contains('\\') {
-        return Err(invalid("it holds a backslash"));
-    }
-    if text.starts_with("//") {
-        return Err(invalid(
-            "it starts with // (read as another host); a path starts with a single /",
-        ));
-    }
-    if text.contains('#') {
-        return Err(invalid("a fragment (#) is never sent"));
-    }
-    let path = if text.starts_with('/') {
-        text.to_owned()
-    } else {
-        format!("/{text}")
-    };
-    let path_only = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
-    let dot_segment = path_only.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    });
-    if dot_segment {
-        return Err(invalid("it has . or .. segments"));
-    }
-    Ok(path)
-}
-
 /// `--data`: the text itself, `@FILE`, or `@-` for stdin, as bytes.
 fn read_body(data: &str) -> Result<Vec<u8>, CliError> {
     match data.strip_prefix('@') {
@@ -270,61 +180,5 @@ fn read_body(data: &str) -> Result<Vec<u8>, CliError> {
         Some(file) => std::fs::read(file)
             .map_err(|e| CliError::usage(format!("cannot read the body from {file:?}: {e}"))),
         None => Ok(data.as_bytes().to_vec()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn methods_are_known_and_upper_cased() {
-        assert_eq!(parse_method("get").unwrap(), Method::GET);
-        assert_eq!(parse_method("PATCH").unwrap(), Method::PATCH);
-        for bad in ["gmail", "FETCH", ""] {
-            assert_eq!(parse_method(bad).unwrap_err().kind, ErrorKind::Usage);
-        }
-        assert!(is_idempotent(&Method::PUT) && !is_idempotent(&Method::POST));
-        assert!(!is_idempotent(&Method::PATCH));
-    }
-
-    #[test]
-    fn headers_are_checked_and_reserved_ones_refused() {
-        let parsed = parse_headers(&["Accept: application/json".into(), "X-A:b".into()]).unwrap();
-        assert_eq!(parsed[0].0, reqwest::header::ACCEPT);
-        assert_eq!(parsed[1].1, "b");
-        for bad in [
-            "Authorization: Bearer x",
-            "identifier: me",
-            "Host: x",
-            "no colon",
-            "bad name: x",
-        ] {
-            let err = parse_headers(&[bad.into()]).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::Usage, "{bad}");
-            assert!(!err.message.contains("Bearer x"), "{err:?}");
-        }
-    }
-
-    #[test]
-    fn paths_get_a_slash_and_lose_no_query() {
-        assert_eq!(
-            api_path("gmail/v1/x?q=a%20b").unwrap(),
-            "/gmail/v1/x?q=a%20b"
-        );
-        assert_eq!(api_path("/v1/users").unwrap(), "/v1/users");
-        // Dots inside a query or a name are fine; dot segments are not.
-        assert!(api_path("/v1/a.b?next=../x").is_ok());
-        for bad in [
-            "/../api/v1/connected_accounts",
-            "/a/./b",
-            "/a/%2E%2e/b",
-            "/a b",
-            "/a#b",
-            "//evil.com/x",
-            "/a\\b",
-        ] {
-            assert!(api_path(bad).is_err(), "{bad}");
-        }
     }
 }

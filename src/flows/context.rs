@@ -105,6 +105,13 @@ impl Context {
     /// A Scalekit client from the resolved credentials, or exit 3 naming what is missing, or
     /// exit 3 when the stored secret would go to another URL than the one it was saved with.
     pub(crate) fn client(&self, config: &Config) -> anyhow::Result<Client> {
+        Ok(Client::new(self.client_options(config)?)?)
+    }
+
+    /// What [`Context::client`] builds a client from: the resolved credentials (or exit 3,
+    /// as there), the timeouts and the observer. A long-lived caller (the MCP server)
+    /// compares them to decide whether its client still fits.
+    pub(crate) fn client_options(&self, config: &Config) -> anyhow::Result<ClientOptions> {
         let resolved = self.scalekit(config)?;
         let sendable = resolved.sendable()?;
         if let Some(url) = &resolved.env_url {
@@ -115,14 +122,14 @@ impl Context {
         {
             *pending = Some((url, sendable.client_secret.clone()));
         }
-        Ok(Client::new(ClientOptions {
+        Ok(ClientOptions {
             env_url: sendable.env_url,
             client_id: sendable.client_id,
             client_secret: sendable.client_secret,
             http_timeout: self.http_timeout(),
             retry_budget: scalekit::DEFAULT_RETRY_BUDGET,
             observer: Some(self.observer()),
-        })?)
+        })
     }
 
     /// `--verbose`'s observer, plus a note of a successful `POST /oauth/token`: the run that

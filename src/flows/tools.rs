@@ -5,6 +5,7 @@
 //! have reached Scalekit, and exit 5 only when nothing was sent.
 
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 use super::authorization::{self, FlowOptions};
 use super::context::{Context, Target};
@@ -15,10 +16,90 @@ use crate::scalekit::execute::{ExecuteError, Executed, Execution, ToolFailure};
 use crate::scalekit::tools::{Pages, Tool, ToolFilter};
 use crate::scalekit::types::AccountStatus;
 use crate::scalekit::{ApiError, Client};
+use crate::tools::check::Problem;
 use crate::tools::close_names;
 
 /// How many close names an unknown tool's hint suggests.
 const SUGGESTIONS: usize = 5;
+/// `tools search` needs a query at least this long.
+pub(crate) const MIN_QUERY_CHARS: usize = 3;
+
+/// `tools search`: one page of at most `limit` tools matching the query (`GET /api/v1/tools`
+/// with `filter.query`). A query shorter than [`MIN_QUERY_CHARS`] is a usage error, and
+/// nothing is sent.
+pub(crate) async fn search(
+    client: &Client,
+    query: &str,
+    provider: Option<&str>,
+    limit: u32,
+) -> anyhow::Result<Vec<Tool>> {
+    let query = check_query(query)?;
+    let filter = ToolFilter {
+        query: Some(query),
+        provider,
+        ..ToolFilter::default()
+    };
+    let tools = client.list_tools(&filter, Pages::One(limit)).await?;
+    Ok(tools.into_iter().take(limit as usize).collect())
+}
+
+/// The query, trimmed, when it is long enough.
+pub(crate) fn check_query(query: &str) -> Result<&str, CliError> {
+    let query = query.trim();
+    if query.chars().count() < MIN_QUERY_CHARS {
+        return Err(CliError::usage(format!(
+            "the search query needs at least {MIN_QUERY_CHARS} characters, got \"{}\"",
+            safe::line(query)
+        ))
+        .with_hint("scalekit-auth tools list shows every tool"));
+    }
+    Ok(query)
+}
+
+/// `tools search --json` and `tools list --json`: `{"name","provider","description"}` each.
+pub(crate) fn tools_json(tools: &[Tool]) -> Value {
+    Value::Array(
+        tools
+            .iter()
+            .map(|t| json!({"name": t.name, "provider": t.provider, "description": t.description}))
+            .collect(),
+    )
+}
+
+/// The error for params that do not fit the tool's schema (exit 2); `with_lines`: the
+/// problems in the message too, one a line (the `--json` and MCP message).
+pub(crate) fn problems_error(tool: &str, problems: &[Problem], with_lines: bool) -> CliError {
+    let n = problems.len();
+    let mut message = format!(
+        "the params do not match {}'s input schema ({n} problem{}):",
+        safe::line(tool),
+        if n == 1 { "" } else { "s" },
+    );
+    if with_lines {
+        for line in problem_lines(problems) {
+            message.push_str(&format!("\n  {line}"));
+        }
+    }
+    CliError::usage(message).with_hint(format!("scalekit-auth tools schema {}", safe::line(tool)))
+}
+
+/// One line per problem, `$.path: message`, safe for the terminal.
+pub(crate) fn problem_lines(problems: &[Problem]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", safe::line(&p.path), safe::line(&p.message)))
+        .collect()
+}
+
+/// `{"path","message"}` for each problem.
+pub(crate) fn problems_json(problems: &[Problem]) -> Value {
+    Value::Array(
+        problems
+            .iter()
+            .map(|p| json!({"path": p.path, "message": p.message}))
+            .collect(),
+    )
+}
 
 /// A tool's definition by exact name (one `GET /api/v1/tools` with `filter.tool_name`);
 /// `None` when Scalekit has no such tool.

@@ -1,7 +1,7 @@
 //! Calls through Scalekit's proxy: the provider's API, with the connected account's
 //! credentials added by Scalekit.
 
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 
 use super::Client;
@@ -30,6 +30,8 @@ pub(crate) struct ProxyAnswer {
     pub(crate) status: StatusCode,
     /// The body as the provider sent it (or Scalekit's error body).
     pub(crate) body: Vec<u8>,
+    /// The answer's headers (the provider's, as Scalekit relayed them).
+    pub(crate) headers: HeaderMap,
     /// Set when Scalekit itself refused the call instead of relaying the provider's answer.
     pub(crate) refusal: Option<ProxyRefusal>,
 }
@@ -115,6 +117,7 @@ impl Client {
         Ok(ProxyAnswer {
             status: answer.status,
             body: answer.body,
+            headers: answer.headers,
             refusal,
         })
     }

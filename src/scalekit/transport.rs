@@ -49,6 +49,8 @@ pub(super) struct Answer {
     pub(super) body: Vec<u8>,
     /// The `content-type` header, when it was readable text.
     pub(super) content_type: Option<String>,
+    /// The answer's headers.
+    pub(super) headers: HeaderMap,
 }
 
 /// Why an attempt brought back no answer.
@@ -219,6 +221,7 @@ impl Client {
                 status,
                 body,
                 content_type,
+                headers: headers.clone(),
             },
             headers,
         ))

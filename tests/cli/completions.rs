@@ -242,7 +242,14 @@ fn fish_completes_commands_options_and_configured_services() {
         return;
     }
     let w = world();
+    // `to` is both `token` and `tools`.
+    assert_eq!(fish_complete(&w, "scalekit-auth to"), ["token", "tools"]);
     assert_eq!(fish_complete(&w, "scalekit-auth tok"), ["token"]);
+    assert_eq!(fish_complete(&w, "scalekit-auth mc"), ["mcp"]);
+    assert_eq!(
+        fish_complete(&w, "scalekit-auth mcp --service gm"),
+        ["gmail"]
+    );
     assert_eq!(fish_complete(&w, "scalekit-auth token --j"), ["--json"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token gm"), ["gmail"]);
 }

@@ -16,6 +16,7 @@ mod init;
 mod interactive;
 mod list;
 mod man;
+mod mcp;
 #[cfg(target_os = "linux")]
 mod memory;
 mod modes;

@@ -2,17 +2,14 @@
 
 mod run;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::Context;
 use crate::cli::{ToolsCommand, ToolsListArgs, ToolsSchemaArgs, ToolsSearchArgs};
-use crate::error::{CliError, ExitStatus};
-use crate::flows::tools::{find_tool, unknown_tool};
+use crate::error::ExitStatus;
+use crate::flows::tools::{self as flow, find_tool, unknown_tool};
 use crate::output::{format_table, safe};
 use crate::scalekit::tools::{Pages, Tool, ToolFilter};
-
-/// `tools search` needs a query at least this long.
-const MIN_QUERY_CHARS: usize = 3;
 
 pub(crate) async fn run(ctx: &Context, command: ToolsCommand) -> anyhow::Result<ExitStatus> {
     match command {
@@ -24,24 +21,10 @@ pub(crate) async fn run(ctx: &Context, command: ToolsCommand) -> anyhow::Result<
 }
 
 async fn search(ctx: &Context, args: &ToolsSearchArgs) -> anyhow::Result<ExitStatus> {
-    let query = args.query.trim();
-    if query.chars().count() < MIN_QUERY_CHARS {
-        return Err(CliError::usage(format!(
-            "the search query needs at least {MIN_QUERY_CHARS} characters, got \"{}\"",
-            safe::line(query)
-        ))
-        .with_hint("scalekit-auth tools list shows every tool")
-        .into());
-    }
+    let query = flow::check_query(&args.query)?;
     let config = ctx.config()?;
     let client = ctx.client(&config)?;
-    let filter = ToolFilter {
-        query: Some(query),
-        provider: args.provider.as_deref(),
-        ..ToolFilter::default()
-    };
-    let tools = client.list_tools(&filter, Pages::One(args.limit)).await?;
-    let tools: Vec<Tool> = tools.into_iter().take(args.limit as usize).collect();
+    let tools = flow::search(&client, query, args.provider.as_deref(), args.limit).await?;
     print_tools(
         ctx,
         &tools,
@@ -74,11 +57,7 @@ fn print_tools(
     none: &str,
 ) -> anyhow::Result<ExitStatus> {
     if json {
-        let docs: Vec<Value> = tools
-            .iter()
-            .map(|t| json!({"name": t.name, "provider": t.provider, "description": t.description}))
-            .collect();
-        ctx.out.json(&Value::Array(docs))?;
+        ctx.out.json(&flow::tools_json(tools))?;
         return Ok(ExitStatus::Success);
     }
     if tools.is_empty() {
@@ -217,6 +196,7 @@ fn type_of(schema: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn definitions_read_for_people() {

@@ -11,7 +11,9 @@ use super::super::Context;
 use crate::cli::ToolsRunArgs;
 use crate::error::{CliError, ExitStatus, Partial};
 use crate::flows::authorization::FlowOptions;
-use crate::flows::tools::{self as flow, RunOptions, find_tool, unknown_tool};
+use crate::flows::tools::{
+    self as flow, RunOptions, find_tool, problem_lines, problems_error, problems_json, unknown_tool,
+};
 use crate::output::{Output, safe};
 use crate::scalekit::execute::{EXECUTE_TIMEOUT, Execution};
 use crate::tools::check::{self, Problem};
@@ -192,38 +194,4 @@ fn invalid(ctx: &Context, args: &ToolsRunArgs, problems: &[Problem]) -> anyhow::
 fn problems_failure(tool: &str, problems: &[Problem]) -> anyhow::Error {
     let err = problems_error(tool, problems, false).with_details(problem_lines(problems));
     Partial::of(vec![err]).into()
-}
-
-/// The error for params that do not fit the schema; `with_lines`: the problems in the
-/// message too, one a line (the `--json` message).
-fn problems_error(tool: &str, problems: &[Problem], with_lines: bool) -> CliError {
-    let n = problems.len();
-    let mut message = format!(
-        "the params do not match {}'s input schema ({n} problem{}):",
-        safe::line(tool),
-        if n == 1 { "" } else { "s" },
-    );
-    if with_lines {
-        for line in problem_lines(problems) {
-            message.push_str(&format!("\n  {line}"));
-        }
-    }
-    CliError::usage(message).with_hint(format!("scalekit-auth tools schema {}", safe::line(tool)))
-}
-
-/// One line per problem, `$.path: message`, safe for the terminal.
-fn problem_lines(problems: &[Problem]) -> Vec<String> {
-    problems
-        .iter()
-        .map(|p| format!("{}: {}", safe::line(&p.path), safe::line(&p.message)))
-        .collect()
-}
-
-fn problems_json(problems: &[Problem]) -> Value {
-    Value::Array(
-        problems
-            .iter()
-            .map(|p| json!({"path": p.path, "message": p.message}))
-            .collect(),
-    )
 }
