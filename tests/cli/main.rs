@@ -23,6 +23,7 @@ mod network;
 mod pipes;
 mod remove;
 mod request;
+mod request_parity;
 mod secrets;
 mod skill;
 mod status;
