@@ -452,6 +452,25 @@ mod tests {
         let result = post_unsent(&client, &format!("http://{addr}/x"));
         assert!(matches!(result, Err(ApiError::Busy { attempts: 1, .. })));
         assert_eq!(attempts.load(Ordering::SeqCst), 1);
+        // A server that read the request and closed the connection without answering: it may
+        // have acted, so the call is lost, not unreachable, and never sent again.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+            }
+        });
+        let (client, attempts) = counting_client(&format!("http://{addr}"));
+        let result = post_unsent(&client, &format!("http://{addr}/x"));
+        assert!(
+            matches!(&result, Err(ApiError::Lost { method, .. }) if method == "POST"),
+            "{:?}",
+            result.err()
+        );
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 
     #[test]
