@@ -334,3 +334,43 @@ fn a_post_patch_or_delete_that_may_have_been_received_is_exit_1_never_5() {
     run.assert_code(0);
     assert_eq!(proxied(&w).len(), 2);
 }
+
+#[test]
+fn authorization_needed_is_a_json_document_and_leaves_no_output_file() {
+    let w = World::configured(&[("slack", "slack_x7y9z")]);
+    w.emu.set_upstream(Some("/_emulator/echo".into()));
+    let run = w.run(&[
+        "request",
+        "slack",
+        "GET",
+        "/api/auth.test",
+        "--json",
+        "-o",
+        "out.json",
+    ]);
+    run.assert_code(4);
+    let doc = run.json();
+    assert_eq!(doc["error"]["code"], "authorization_required");
+    let links = w.emu.magic_links();
+    assert_eq!(links.len(), 1);
+    assert_eq!(doc["error"]["link"], links[0].link.as_str());
+    // Scalekit's refusal went nowhere near the file, and no temporary file is left.
+    assert_eq!(std::fs::read_dir(&w.cwd).unwrap().count(), 0);
+}
+
+#[test]
+fn include_with_output_puts_the_head_on_stdout_and_the_body_in_the_file() {
+    let w = echo_world();
+    let run = w.run(&["request", "gmail", "GET", "/v1/me", "-i", "-o", "me.json"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("\r\n\r\n"), "{}", run.stdout);
+    let body = std::fs::read_to_string(w.cwd.join("me.json")).unwrap();
+    assert!(!run.stdout.contains(&body));
+    let echoed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(echoed["path"], "/v1/me");
+}
