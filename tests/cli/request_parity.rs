@@ -374,3 +374,32 @@ fn include_with_output_puts_the_head_on_stdout_and_the_body_in_the_file() {
     let echoed: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(echoed["path"], "/v1/me");
 }
+
+#[test]
+fn a_file_the_disk_refuses_is_exit_1_and_leaves_nothing() {
+    let w = echo_world();
+    w.emu.queue_fault(Fault {
+        path: "/proxy/*".into(),
+        status: Some(200),
+        body: Some(FaultBody::Bytes(vec![b'x'; 256 * 1024])),
+        ..Fault::default()
+    });
+    // A file size limit of 1 block, with SIGXFSZ ignored: the write fails with EFBIG.
+    let mut cmd = w.program("sh", &[]);
+    cmd.args([
+        "-c",
+        "trap '' XFSZ; ulimit -f 1 && exec scalekit-auth request gmail GET /v1/export -o big.bin",
+    ]);
+    let run = crate::harness::run_command(cmd, "");
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(
+            "GET /v1/export was answered, but the answer could not be written to big.bin"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_dir(&w.cwd).unwrap().count(), 0);
+    // Answered once: a write failure is not retried.
+    assert_eq!(proxied(&w).len(), 1);
+}

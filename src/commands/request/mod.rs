@@ -99,7 +99,16 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
         let answer = client
             .proxy(&request)
             .await
-            .map_err(|err| unanswered(err, &method, path, &target))?;
+            .map_err(|err| match (err, &output) {
+                // Answered, but the disk refused it (full, say): exit 1, and FILE untouched.
+                (ApiError::Write { detail }, Some(output)) => CliError::failed(format!(
+                    "{method} {path} was answered, but the answer could not be written to {}: \
+                     {detail}",
+                    output.shown()
+                ))
+                .into(),
+                (err, _) => unanswered(err, &method, path, &target),
+            })?;
         match answer.refusal {
             None => break answer,
             Some(ProxyRefusal::Other(err)) => return Err(err.into()),

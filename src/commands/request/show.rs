@@ -49,6 +49,11 @@ impl Output {
         self.temp.as_file()
     }
 
+    /// FILE as given, made safe to show.
+    pub(super) fn shown(&self) -> String {
+        safe::line(&self.dest.display().to_string()).into_owned()
+    }
+
     fn persist(self) -> Result<PathBuf, CliError> {
         let dest = self.dest;
         self.temp.persist(&dest).map_err(|e| {
