@@ -25,6 +25,7 @@ mod playground;
 mod readme;
 mod remove;
 mod request;
+mod request_parity;
 mod secrets;
 mod skill;
 mod status;
