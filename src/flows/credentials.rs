@@ -344,7 +344,7 @@ pub(crate) async fn authorization_required(
     hint: &str,
 ) -> anyhow::Error {
     let state = match status {
-        AccountStatus::Unspecified => "not connected yet".to_owned(),
+        AccountStatus::Unspecified => "is not connected yet".to_owned(),
         other => format!("is {}", other.as_str()),
     };
     let mut err = CliError::new(

@@ -8,6 +8,7 @@ mod completions;
 mod config;
 mod connections;
 mod exec;
+mod guidance;
 mod hardening;
 mod hostile;
 mod hosts;
