@@ -233,3 +233,87 @@ fn config_identifier_confirms_and_says_the_next_step() {
         run.stderr
     );
 }
+
+#[test]
+fn json_argument_errors_are_a_usage_document() {
+    let w = World::new();
+    for args in [
+        &["token", "--json"][..],
+        &["token", "gmail", "--bogus", "--json"],
+        &["status", "--json", "--timeout", "3"],
+        &["authorize", "--json"],
+    ] {
+        let run = w.run(args);
+        run.assert_code(2);
+        let doc = run.json();
+        assert_eq!(doc["error"]["code"], "usage", "{args:?}: {doc}");
+        assert!(
+            !doc["error"]["message"].as_str().unwrap().is_empty(),
+            "{doc}"
+        );
+        assert!(
+            doc["error"]["hint"]
+                .as_str()
+                .unwrap()
+                .starts_with("usage: scalekit-auth"),
+            "{doc}"
+        );
+        // The person still reads clap's own text on stderr.
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    }
+    // Without --json, stdout stays empty; after `--`, --json is the command's.
+    let run = w.run(&["token", "--bogus"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "");
+    let run = w.run(&["exec", "--", "cmd", "--json"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "");
+    // --help and --version are not errors.
+    let run = w.run(&["token", "--json", "--help"]);
+    run.assert_code(0);
+    assert!(run.stdout.starts_with("Print"), "{}", run.stdout);
+}
+
+#[test]
+fn client_secret_flag_explains_why_it_does_not_exist() {
+    let w = World::new();
+    for args in [
+        &["init", "--client-secret", "s3cr3t-value"][..],
+        &["init", "--client-secret=s3cr3t-value"],
+    ] {
+        let run = w.run(args);
+        run.assert_code(2);
+        assert!(run.stderr.contains("`ps`"), "{}", run.stderr);
+        assert!(run.stderr.contains("history"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("--client-secret-stdin"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("SCALEKIT_CLIENT_SECRET"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("s3cr3t-value"), "{}", run.stderr);
+    }
+    assert!(!w.config_dir.exists());
+}
+
+#[test]
+fn the_usage_line_shows_the_config_dir_only_when_given_as_a_flag() {
+    // The harness sets SCALEKIT_AUTH_CONFIG_DIR for every run: the usage line stays short.
+    let w = World::new();
+    let run = w.run(&["token"]);
+    run.assert_code(2);
+    let usage = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Usage: "))
+        .unwrap();
+    assert_eq!(
+        usage, "Usage: scalekit-auth token <SERVICE>...",
+        "{}",
+        run.stderr
+    );
+}
