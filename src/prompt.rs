@@ -50,6 +50,21 @@ pub(crate) fn password(prompt: &str) -> anyhow::Result<Secret> {
     Ok(Secret::new(answer.trim().to_owned()))
 }
 
+/// Asks for a secret with hidden input; with `keepable`, an empty answer keeps the previous
+/// one (`None`), else it re-asks.
+pub(crate) fn password_or_keep(prompt: &str, keepable: bool) -> anyhow::Result<Option<Secret>> {
+    if !keepable {
+        return password(prompt).map(Some);
+    }
+    let theme = theme();
+    let answer = Password::with_theme(theme.as_ref())
+        .with_prompt(prompt)
+        .allow_empty_password(true)
+        .interact()?;
+    let answer = answer.trim();
+    Ok((!answer.is_empty()).then(|| Secret::new(answer.to_owned())))
+}
+
 /// Asks a yes/no question.
 pub(crate) fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
     let theme = theme();

@@ -232,3 +232,89 @@ fn init_suggests_user_as_identifier_without_an_identity_file() {
         w.config_toml()
     );
 }
+
+#[test]
+fn init_asks_again_after_a_rejected_secret_keeping_the_answers() {
+    let w = World::new();
+    let mut pty = w.pty(&["init"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send("not-the-secret\r");
+    pty.expect("Default identifier");
+    pty.send("mess\r");
+    // Rejected: said, nothing saved, and the questions come again with the answers as
+    // defaults (Enter keeps them).
+    let seen = pty.expect(&format!("[{}]", w.emu.url()));
+    assert!(seen.contains("rejected"), "{seen}");
+    assert!(seen.contains("nothing was saved"), "{seen}");
+    assert!(!w.config_dir.join("config.toml").exists());
+    pty.send("\r");
+    pty.expect(&format!("[{CLIENT_ID}]"));
+    pty.send("\r");
+    pty.expect("Enter keeps the last one");
+    pty.send(&format!("{SECRET}\r"));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        !output.contains("SCALEKIT_ENV_URL"),
+        "no variable the user never set: {output}"
+    );
+    assert!(
+        !output.contains(SECRET) && !output.contains("not-the-secret"),
+        "{output}"
+    );
+    // The summary of what was saved and where it came from.
+    assert!(output.contains("environment URL:"), "{output}");
+    assert!(
+        output.contains("(from prompt)") || output.contains("from the prompt"),
+        "{output}"
+    );
+    let toml = w.config_toml();
+    assert!(
+        toml.contains(&w.emu.url()) && toml.contains(CLIENT_ID),
+        "{toml}"
+    );
+    assert!(
+        std::fs::read_to_string(w.path("credentials.toml"))
+            .unwrap()
+            .contains(SECRET)
+    );
+    // Two checks: the rejected secret, then the right one.
+    let tokens = w
+        .requests()
+        .iter()
+        .filter(|r| *r == "POST /oauth/token")
+        .count();
+    assert_eq!(tokens, 2);
+}
+
+#[test]
+fn init_asks_again_after_an_unreachable_url() {
+    let w = World::new();
+    // A closed port on loopback: refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut pty = w.pty(&["--http-timeout", "2", "init", "--identifier", "mess"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{dead}\r"));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    let seen = pty.expect(&format!("[{dead}]"));
+    assert!(seen.contains("cannot reach Scalekit"), "{seen}");
+    assert!(seen.contains("nothing was saved"), "{seen}");
+    // A new URL instead of the default; the ID and the secret kept with Enter.
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect(&format!("[{CLIENT_ID}]"));
+    pty.send("\r");
+    pty.expect("Enter keeps the last one");
+    pty.send("\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(w.config_toml().contains(&w.emu.url()));
+}
