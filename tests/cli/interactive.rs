@@ -114,7 +114,7 @@ fn interactive_token_authorizes_inline_with_qr_and_spinner() {
     let pty = w.pty(&["token", "gmail"]);
     pty.expect("/magicLink/");
     // On a terminal the QR code is drawn by default, and a spinner counts down.
-    pty.expect("Or scan it with a phone");
+    pty.expect("Scan the QR code with a phone");
     pty.expect("left");
     let output = pty.output();
     assert!(output.contains("████"), "{output}");

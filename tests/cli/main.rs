@@ -22,6 +22,7 @@ mod memory;
 mod modes;
 mod network;
 mod pipes;
+mod relink;
 mod remove;
 mod request;
 mod secrets;
