@@ -318,3 +318,63 @@ fn init_asks_again_after_an_unreachable_url() {
     assert_eq!(code, 0, "{output}");
     assert!(w.config_toml().contains(&w.emu.url()));
 }
+
+#[test]
+fn at_80_columns_wrapped_answers_and_errors_stay_whole_and_nothing_is_stale() {
+    let w = World::new();
+    let mut pty = w.pty_sized(80, 24, &["init", "--identifier", "mess"]);
+    let long = "http://scalekit.example.com/a-rather-long-path/that/goes/on";
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{long}\r"));
+    pty.expect("Use https://");
+    pty.send("http://scalekit.example.com\r");
+    pty.expect("http://scalekit.example.com\"");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    let shown = crate::harness::screen(&output, 80, 24);
+    // Rows joined back into the lines they wrap: every error is there in full, every
+    // attempt is there with its answer, and no prompt row was left half-erased.
+    let text = shown.everything.replace('\n', "");
+    for (url, error) in [
+        (
+            long,
+            format!("error: refusing environment URL \"{long}\": plain http://"),
+        ),
+        (
+            "http://scalekit.example.com",
+            "error: refusing environment URL \"http://scalekit.example.com\": plain http://"
+                .to_owned(),
+        ),
+    ] {
+        let attempt = format!("Scalekit environment URL (e.g. https://acme.scalekit.dev): {url}");
+        assert!(
+            text.contains(&format!("{attempt}{error}")),
+            "{}",
+            shown.everything
+        );
+    }
+    assert_eq!(
+        text.matches("in clear text. Use https://").count(),
+        2,
+        "{}",
+        shown.everything
+    );
+    assert_eq!(
+        shown.everything.matches("Scalekit environment URL").count(),
+        3,
+        "three attempts, no stale copy: {}",
+        shown.everything
+    );
+    assert_eq!(
+        shown.everything.matches("Client secret").count(),
+        1,
+        "{}",
+        shown.everything
+    );
+    assert!(w.config_toml().contains(&w.emu.url()));
+}
