@@ -136,10 +136,12 @@ impl Output {
     /// A block that replaces the one shown before it (a re-minted link): on a terminal, the
     /// `previous` block's rows are erased first (cursor up, clear to the end of the screen),
     /// so the screen holds one link, not a stack of them. Returns the rows this block takes,
-    /// to erase it in turn; `None` (nothing is ever erased) when stderr is not a terminal.
+    /// to erase it in turn; `None` (nothing is ever erased) when stderr is not a terminal or
+    /// with `--verbose`.
     /// The caller makes sure nothing else was printed below the previous block.
     pub(crate) fn replace_notice(&self, previous: Option<usize>, text: &str) -> Option<usize> {
-        if !self.stderr_is_terminal {
+        // `--verbose` prints a line per request between the blocks: nothing to erase safely.
+        if !self.stderr_is_terminal || self.verbose {
             self.notice(text);
             return None;
         }

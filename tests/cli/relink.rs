@@ -169,3 +169,24 @@ fn force_with_deny_on_an_active_account_is_not_taken_for_approval() {
     assert!(run.stderr.contains("That link was used"), "{}", run.stderr);
     assert_ne!(w.access_token("gmail_u3134a", "mess"), before);
 }
+
+#[test]
+fn with_verbose_request_lines_nothing_is_erased() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.emu.set_link_ttl(Duration::from_secs(2));
+    let pty = w.pty_sized(80, 24, &["-v", "authorize", "gmail", "--timeout", "60"]);
+    let all = links(&w.emu, 2);
+    pty.expect(&all[1]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(w.emu.approve_link(&all[1]));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(!output.contains("\u{1b}[J"), "no block was erased");
+    let shown = screen(&output, 80, 24);
+    assert!(shown.everything.contains(&all[0]), "{}", shown.everything);
+    assert!(
+        shown
+            .everything
+            .contains("GET /api/v1/connected_accounts/details")
+    );
+}
