@@ -182,7 +182,7 @@ fn zsh_completes_commands_options_and_configured_services() {
     let w = world();
     for load in [ZshLoad::Sourced, ZshLoad::Fpath] {
         assert_eq!(
-            zsh_complete(&w, load, "scalekit-auth to"),
+            zsh_complete(&w, load, "scalekit-auth tok"),
             "<scalekit-auth token >",
             "{load:?}"
         );
@@ -221,7 +221,7 @@ fn fish_completes_commands_options_and_configured_services() {
         return;
     }
     let w = world();
-    assert_eq!(fish_complete(&w, "scalekit-auth to"), ["token"]);
+    assert_eq!(fish_complete(&w, "scalekit-auth to"), ["token", "tools"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token --j"), ["--json"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token gm"), ["gmail"]);
 }
