@@ -64,7 +64,7 @@ pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus
             let mapping = config
                 .services
                 .get(&service)
-                .ok_or_else(|| not_mapped(ctx, &config, &service))?;
+                .ok_or_else(|| with_flags(not_mapped(ctx, &config, &service), args))?;
             edit.set_service(
                 &service,
                 &mapping.connection_name,
@@ -231,6 +231,16 @@ fn no_usable_connection(provider: &str, mine: &[Connection], others: &[Connectio
         ));
     }
     CliError::not_configured(message).with_hint(hint)
+}
+
+/// A hint that maps the service keeps the `--identifier` the user gave with it.
+fn with_flags(mut err: CliError, args: &ConfigArgs) -> CliError {
+    if let (Some(hint), Some(identifier)) = (err.hint.as_mut(), &args.identifier)
+        && hint.ends_with(" CONNECTION_NAME")
+    {
+        hint.push_str(&format!(" --identifier {}", safe::line(identifier)));
+    }
+    err
 }
 
 /// No mapping for `service`: `init` first on an empty machine, else close names and the

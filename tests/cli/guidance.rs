@@ -228,7 +228,7 @@ fn config_identifier_confirms_and_says_the_next_step() {
     run.assert_code(3);
     assert!(
         run.stderr
-            .contains("scalekit-auth config notion CONNECTION_NAME"),
+            .contains("scalekit-auth config notion CONNECTION_NAME --identifier me"),
         "{}",
         run.stderr
     );
