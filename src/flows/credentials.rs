@@ -72,6 +72,7 @@ pub(crate) fn service_for_url(
             hosts::check(url, &service, mapping)?;
             Ok(service)
         }
+        None if ctx.nothing_configured(config) => Err(super::suggest::init_first()),
         None => hosts::pick(config, url, name_it),
     }
 }

@@ -113,6 +113,23 @@ fn nothing_configured_sends_every_command_to_init_first() {
             run.stderr
         );
     }
+    // A URL whose service is picked by its host: init first too.
+    for args in [
+        &[
+            "request",
+            "GET",
+            "https://gmail.googleapis.com/gmail/v1/users/me/profile",
+        ][..],
+        &["token", "--for-url", "https://gmail.googleapis.com/x"],
+    ] {
+        let run = w.run(args);
+        run.assert_code(3);
+        assert!(
+            run.stderr.contains("hint: scalekit-auth init"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
     // status and list: the init hint, never the config one first.
     for args in [&["status"][..], &["list"]] {
         let run = w.run(args);
