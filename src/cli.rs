@@ -143,7 +143,8 @@ pub(crate) enum Command {
 ///
 /// Prompts for what no flag or environment variable gives when run at a terminal. The client
 /// secret comes from a hidden prompt, --client-secret-stdin or SCALEKIT_CLIENT_SECRET, never
-/// from a flag's value. The credentials are checked against Scalekit before anything is written.
+/// from a flag's value. The credentials are checked against Scalekit before anything is written;
+/// at a terminal, rejected ones (or an unreachable URL) are asked for again.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:

@@ -20,6 +20,7 @@ mod runtime;
 mod scalekit;
 mod secret;
 mod tools;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -36,13 +37,11 @@ fn main() -> ExitCode {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // SCALEKIT_AUTH_COMPLETE=<shell>: a shell asking for completions; answers and exits.
     completion::handle_request();
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         // --help and --version print to stdout and exit 0; usage errors exit 2.
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
-        }
+        Err(err) => return ExitCode::from(usage::report(&err, &args)),
     };
     let json = wants_json(&cli.command);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

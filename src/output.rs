@@ -4,7 +4,10 @@
 //! Every message for people goes through [`shown`]: secrets this run has seen are redacted and
 //! control characters made visible ([`safe`]), so no server text reaches the terminal raw.
 
+mod qr;
 pub(crate) mod safe;
+
+pub(crate) use qr::render_qr;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
@@ -12,8 +15,6 @@ use std::time::Duration;
 
 use console::style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qrcode::QrCode;
-use qrcode::render::unicode::Dense1x2;
 
 use crate::error::{CliError, ErrorKind};
 use crate::scalekit::{Observer, RequestEvent};
@@ -130,6 +131,36 @@ impl Output {
             block.push('\n');
         }
         to_stderr(&block);
+    }
+
+    /// A block that replaces the one shown before it (a re-minted link): on a terminal, the
+    /// `previous` block's rows are erased first (cursor up, clear to the end of the screen),
+    /// so the screen holds one link, not a stack of them. Returns the rows this block takes,
+    /// to erase it in turn; `None` (nothing is ever erased) when stderr is not a terminal or
+    /// with `--verbose`.
+    /// The caller makes sure nothing else was printed below the previous block.
+    pub(crate) fn replace_notice(&self, previous: Option<usize>, text: &str) -> Option<usize> {
+        // `--verbose` prints a line per request between the blocks: nothing to erase safely.
+        if !self.stderr_is_terminal || self.verbose {
+            self.notice(text);
+            return None;
+        }
+        let columns = console::Term::stderr()
+            .size_checked()
+            .map_or(80, |(_, cols)| usize::from(cols).max(1));
+        let mut block = String::with_capacity(text.len() + 16);
+        if let Some(rows) = previous.filter(|r| *r > 0) {
+            block.push_str(&format!("\x1b[{rows}A\r\x1b[J"));
+        }
+        let mut rows = 0;
+        for line in text.lines() {
+            let line = shown(line);
+            rows += console::measure_text_width(&line).div_ceil(columns).max(1);
+            block.push_str(&line);
+            block.push('\n');
+        }
+        to_stderr(&block);
+        Some(rows)
     }
 
     /// An error: `error: …`, its detail lines (each indented by two spaces and through
@@ -270,20 +301,6 @@ pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; 
         line(&mut row.iter().map(String::as_str));
     }
     out
-}
-
-/// Renders `text` as a terminal QR code: Unicode half-blocks (two modules per character
-/// cell) with a four-module quiet zone. Light modules are drawn as glyphs, as `qrencode -t
-/// UTF8` does, so that the code reads as dark-on-light on the usual light-on-dark terminal.
-pub(crate) fn render_qr(text: &str) -> Option<String> {
-    let code = QrCode::new(text.as_bytes()).ok()?;
-    Some(
-        code.render::<Dense1x2>()
-            .dark_color(Dense1x2::Light)
-            .light_color(Dense1x2::Dark)
-            .quiet_zone(true)
-            .build(),
-    )
 }
 
 /// Whether we run inside an SSH session (then a local browser is not the user's).

@@ -20,7 +20,7 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> 
         .iter()
         .map(|(service, mapping)| {
             // The effective identifier, or null when none resolves.
-            let identifier = resolve::identifier(None, Some(mapping), &ctx.env, &config)
+            let identifier = resolve::identifier(service, None, Some(mapping), &ctx.env, &config)
                 .ok()
                 .map(|id| id.value);
             (service.clone(), mapping.connection_name.clone(), identifier)
@@ -34,7 +34,12 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> 
         ctx.out.json(&Value::Array(docs))?;
     } else if rows.is_empty() {
         ctx.out.info("No services configured.");
-        ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
+        if ctx.nothing_configured(&config) {
+            ctx.out
+                .hint("scalekit-auth init, then scalekit-auth config SERVICE CONNECTION_NAME");
+        } else {
+            ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
+        }
     } else {
         let table: Vec<[String; 3]> = rows
             .into_iter()

@@ -11,7 +11,7 @@ use crate::prompt;
 
 pub(crate) async fn run(ctx: &Context, args: &RemoveArgs) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
-    let (service, mapping) = ctx.service(&config, &args.service)?;
+    let (service, mapping) = ctx.existing_service(&config, &args.service)?;
     if let Some(identifier) = &args.identifier {
         cfg::validate_identifier(identifier)?;
     }

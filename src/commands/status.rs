@@ -216,7 +216,7 @@ async fn identity_rows(
     for name in names {
         match ctx.service(config, name) {
             Ok((service, mapping)) => {
-                let selected = resolve::identifier(None, Some(mapping), &ctx.env, config)
+                let selected = resolve::identifier(&service, None, Some(mapping), &ctx.env, config)
                     .ok()
                     .map(|id| id.value);
                 let connection = mapping.connection_name.clone();
@@ -403,7 +403,8 @@ fn print_table(
     );
     if rows.is_empty() {
         text.push_str("\nNo services configured.\n");
-        if !ctx.out.is_quiet() {
+        // Without credentials, the error below sends the user to `init` first.
+        if !ctx.out.is_quiet() && credentials != Credentials::Missing {
             ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
         }
         return ctx.out.data(&text);

@@ -17,8 +17,6 @@ use super::{
 use crate::error::CliError;
 use crate::secret::Secret;
 
-/// The hint when no identifier can be found.
-const IDENTIFIER_HINT: &str = "scalekit-auth config SERVICE CONNECTION --identifier ID, or scalekit-auth init --identifier ID";
 /// The variables that give the environment URL, preferred first.
 const ENV_URL_VARIABLES: [&str; 2] = ["SCALEKIT_ENV_URL", "SCALEKIT_ENVIRONMENT_URL"];
 /// The variable that gives the config directory when `--config-dir` is not given.
@@ -310,6 +308,7 @@ impl Scalekit {
 /// `IDENTITY.md`. None of them: a "not configured" error saying how to set one. The result
 /// is validated; an invalid one is a usage error naming where it came from.
 pub(crate) fn identifier(
+    service_name: &str,
     flag: Option<&str>,
     service: Option<&ServiceConfig>,
     env: &Env,
@@ -326,11 +325,14 @@ pub(crate) fn identifier(
         .or_else(|| variable(env, "SCALEKIT_AUTH_IDENTIFIER"))
         .or_else(|| default_identifier(env, config));
     let Some(found) = found else {
-        return Err(CliError::not_configured(
-            "no identifier: pass --identifier ID, set SCALEKIT_AUTH_IDENTIFIER, or store one \
-             in config.toml",
-        )
-        .with_hint(IDENTIFIER_HINT));
+        return Err(CliError::not_configured(format!(
+            "no identifier for {service_name}: pass --identifier ID, set \
+             SCALEKIT_AUTH_IDENTIFIER, or store one in config.toml"
+        ))
+        .with_hint(format!(
+            "scalekit-auth config {service_name} --identifier ID (this service), or \
+             scalekit-auth init --identifier ID (every service)"
+        )));
     };
     validate_identifier(&found.value).map_err(|e| {
         let message = if found.source == Source::Flag("--identifier") {
@@ -646,7 +648,7 @@ mod tests {
             ("OPENCLAW_WORKSPACE", workspace.as_str()),
         ]);
         let no_id_env = Env::from_pairs([("OPENCLAW_WORKSPACE", workspace.as_str())]);
-        let resolve = |f, s, e: &Env, c: &Config| identifier(f, s, e, c).map(|s| s.value);
+        let resolve = |f, s, e: &Env, c: &Config| identifier("gmail", f, s, e, c).map(|s| s.value);
 
         assert_eq!(
             resolve(Some("flag"), Some(&service), &env, &config).expect("id"),

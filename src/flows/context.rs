@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::suggest::{self, init_first};
 use crate::config::resolve::{self, Layer, Setting};
 use crate::config::{self as cfg, Config, Env, Paths, ServiceConfig};
 use crate::error::CliError;
@@ -162,20 +163,48 @@ impl Context {
         }
     }
 
-    /// Validates a service name and finds its mapping, or exit 3 naming the command to add it.
+    /// Validates a service name and finds its mapping. Unknown: exit 3 with `init` first when
+    /// nothing is configured at all, else the close names, the configured services and the
+    /// command that adds it.
     pub(crate) fn service<'c>(
         &self,
         config: &'c Config,
         name: &str,
     ) -> Result<(String, &'c ServiceConfig), CliError> {
+        self.lookup(config, name, true)
+    }
+
+    /// As [`Self::service`], for commands on an existing mapping (`remove`): an unknown name
+    /// is never answered with the command that would configure it.
+    pub(crate) fn existing_service<'c>(
+        &self,
+        config: &'c Config,
+        name: &str,
+    ) -> Result<(String, &'c ServiceConfig), CliError> {
+        self.lookup(config, name, false)
+    }
+
+    fn lookup<'c>(
+        &self,
+        config: &'c Config,
+        name: &str,
+        offer_config: bool,
+    ) -> Result<(String, &'c ServiceConfig), CliError> {
         let service = cfg::validate_service(name)?;
         match config.services.get(&service) {
             Some(mapping) => Ok((service, mapping)),
-            None => Err(
-                CliError::not_configured(format!("unknown service {service:?}"))
-                    .with_hint(format!("scalekit-auth config {service} CONNECTION_NAME")),
-            ),
+            None if self.nothing_configured(config) => Err(init_first()),
+            None => Err(suggest::unknown_service(&service, config, offer_config)),
         }
+    }
+
+    /// Nothing configured at all: no service mapped and no Scalekit credential from any
+    /// source. Every command then sends the user to `init` first.
+    pub(crate) fn nothing_configured(&self, config: &Config) -> bool {
+        config.services.is_empty()
+            && self.scalekit(config).is_ok_and(|s| {
+                s.env_url.is_none() && s.client_id.is_none() && s.client_secret.is_none()
+            })
     }
 
     /// The service's connection and effective identifier.
@@ -186,7 +215,8 @@ impl Context {
         identifier_flag: Option<&str>,
     ) -> Result<Target, CliError> {
         let (service, mapping) = self.service(config, name)?;
-        let identifier = resolve::identifier(identifier_flag, Some(mapping), &self.env, config)?;
+        let identifier =
+            resolve::identifier(&service, identifier_flag, Some(mapping), &self.env, config)?;
         Ok(Target {
             service,
             connection_name: mapping.connection_name.clone(),

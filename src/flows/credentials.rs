@@ -72,6 +72,7 @@ pub(crate) fn service_for_url(
             hosts::check(url, &service, mapping)?;
             Ok(service)
         }
+        None if ctx.nothing_configured(config) => Err(super::suggest::init_first()),
         None => hosts::pick(config, url, name_it),
     }
 }
@@ -329,7 +330,7 @@ pub(crate) async fn authorization_required(
     hint: &str,
 ) -> anyhow::Error {
     let state = match status {
-        AccountStatus::Unspecified => "not connected yet".to_owned(),
+        AccountStatus::Unspecified => "is not connected yet".to_owned(),
         other => format!("is {}", other.as_str()),
     };
     let mut err = CliError::new(

@@ -6,4 +6,5 @@ pub(crate) mod authorization;
 pub(crate) mod context;
 pub(crate) mod credentials;
 pub(crate) mod env_names;
+pub(crate) mod suggest;
 pub(crate) mod tools;

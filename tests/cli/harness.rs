@@ -281,18 +281,28 @@ pub(crate) struct Pty {
 impl World {
     /// Starts `scalekit-auth ARGS` on a 100×40 pseudo-terminal.
     pub(crate) fn pty(&self, args: &[&str]) -> Pty {
+        self.pty_sized(100, 40, args)
+    }
+
+    /// Starts `scalekit-auth ARGS` on a COLS×ROWS pseudo-terminal.
+    pub(crate) fn pty_sized(&self, cols: u16, rows: u16, args: &[&str]) -> Pty {
         let bin = env!("CARGO_BIN_EXE_scalekit-auth");
         let quoted: Vec<String> = std::iter::once(bin)
             .chain(args.iter().copied())
             .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
             .collect();
-        self.pty_shell(&format!("exec {}", quoted.join(" ")))
+        self.pty_shell_sized(cols, rows, &format!("exec {}", quoted.join(" ")))
     }
 
     /// Runs a shell command line on a 100×40 pseudo-terminal (`$BIN` is the binary).
     pub(crate) fn pty_shell(&self, line: &str) -> Pty {
+        self.pty_shell_sized(100, 40, line)
+    }
+
+    /// Runs a shell command line on a COLS×ROWS pseudo-terminal.
+    pub(crate) fn pty_shell_sized(&self, cols: u16, rows: u16, line: &str) -> Pty {
         let script = format!(
-            "BIN='{}'; stty cols 100 rows 40; {line}",
+            "BIN='{}'; stty cols {cols} rows {rows}; {line}",
             env!("CARGO_BIN_EXE_scalekit-auth")
         );
         // The same clean environment as `command`, around `script`.
@@ -380,5 +390,42 @@ impl Pty {
         std::thread::sleep(Duration::from_millis(50));
         let text = output.lock().unwrap().clone();
         (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+/// What a COLS×ROWS terminal shows after `output`: the screen, and every line it ever
+/// showed (scrollback, then the screen), each row with trailing blanks trimmed.
+pub(crate) struct Screen {
+    pub(crate) visible: String,
+    pub(crate) everything: String,
+}
+
+pub(crate) fn screen(output: &str, cols: u16, rows: u16) -> Screen {
+    let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+    let mut parser = vt100::Parser::new(size(rows), size(cols), 10_000);
+    // `script` turns each \n into \r\n already.
+    parser.process(output.as_bytes());
+    let view = |parser: &vt100::Parser| -> Vec<String> {
+        parser
+            .screen()
+            .rows(0, cols)
+            .map(|r| r.trim_end().to_owned())
+            .collect()
+    };
+    let visible = view(&parser);
+    let scrolled = parser.screen().scrollback_len();
+    let mut everything = Vec::new();
+    // Scrolled back by `offset`, the view's first row is scrollback line `scrolled - offset`.
+    let mut offset = scrolled;
+    while offset > 0 {
+        parser.screen_mut().set_scrollback(offset);
+        let take = offset.min(usize::from(rows));
+        everything.extend(view(&parser).into_iter().take(take));
+        offset -= take;
+    }
+    everything.extend(visible.iter().cloned());
+    Screen {
+        visible: visible.join("\n"),
+        everything: everything.join("\n"),
     }
 }
