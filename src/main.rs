@@ -1,6 +1,7 @@
 //! scalekit-auth: fresh OAuth access tokens for AI agents and shell scripts, through
 //! Scalekit connected accounts. `main` parses, runs, and decides the exit code once.
 
+mod agent;
 mod cli;
 mod commands;
 mod completion;
@@ -66,6 +67,7 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
+        Command::Agent(a) => matches!(a.action, Some(cli::AgentAction::Status { json: true })),
         Command::Init(_)
         | Command::Completions(_)
         | Command::Exec(_)

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with one `run`. They decide; `config` and `scalekit` do
 //! the work; `output` shows it.
 
+pub(crate) mod agent;
 pub(crate) mod authorize;
 pub(crate) mod completions;
 pub(crate) mod config;
@@ -34,6 +35,8 @@ pub(crate) struct Context {
     pub(crate) config_dir: Option<Setting<PathBuf>>,
     pub(crate) out: Output,
     no_input: bool,
+    /// `--no-agent` / `SCALEKIT_AUTH_NO_AGENT`: never ask a running agent.
+    pub(crate) no_agent: bool,
     http_timeout: Duration,
     /// A stored secret without `env_url` (written before the binding rule) and the URL it
     /// was used with; bound to that URL once Scalekit accepts it.
@@ -59,12 +62,14 @@ impl Context {
         let paths = Paths::new(config_dir.as_ref().map(|d| d.value.clone()))?;
         let no_input =
             global.no_input || env.is_truthy("SCALEKIT_AUTH_NO_INPUT") || env.is_truthy("CI");
+        let no_agent = global.no_agent || env.is_truthy("SCALEKIT_AUTH_NO_AGENT");
         Ok(Self {
             env,
             paths,
             config_dir,
             out,
             no_input,
+            no_agent,
             http_timeout: Duration::from_secs_f64(global.http_timeout),
             pending_binding: Mutex::new(None),
             verified: Arc::new(AtomicBool::new(false)),
@@ -213,6 +218,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         // exec is interruptible until the child runs; then signals go to the child.
         // remove is not: its confirmation prompt blocks, and must keep Ctrl-C's default.
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
+        Command::Agent(args) => agent::run(&ctx, &args),
     };
     ctx.bind_if_verified();
     result

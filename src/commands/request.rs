@@ -96,7 +96,14 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
             }
         })?;
         match answer.refusal {
-            None => return relay(ctx, args, &method, path, &target, &answer),
+            None => {
+                if answer.status == StatusCode::UNAUTHORIZED {
+                    // The provider refused the account's token: a running agent forgets it.
+                    let (connection, identifier) = (&target.connection_name, &target.identifier);
+                    crate::agent::forget(&ctx.env, connection, Some(identifier)).await;
+                }
+                return relay(ctx, args, &method, path, &target, &answer);
+            }
             Some(ProxyRefusal::Other(err)) => return Err(err.into()),
             // Not authorized: Scalekit refused before forwarding, so sending once more after
             // the user approves is safe, whatever the method.

@@ -81,6 +81,12 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
         .await
     };
 
+    // An account seen not ACTIVE: a running agent forgets its token (cli.md `agent`).
+    for row in rows.iter().filter(|r| r.status != "ACTIVE") {
+        if let (Some(connection), Some(identifier)) = (&row.connection_name, &row.identifier) {
+            crate::agent::forget(&ctx.env, connection, Some(identifier)).await;
+        }
+    }
     let exit = exit_status(credentials, &rows);
     let resolved = ctx.scalekit(&config).ok();
     let env_url = resolved

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::authorize::{self, FlowOptions, human_duration, pending_link};
 use super::{Context, Target};
+use crate::agent::Agent;
 use crate::cli::TokenArgs;
 use crate::config::Config;
 use crate::error::{CliError, ErrorKind, ExitStatus};
@@ -166,7 +167,8 @@ pub(crate) async fn credentials(
     targets: &[Result<Target, CliError>],
     options: FetchOptions,
 ) -> Vec<anyhow::Result<Credential>> {
-    let results = fetch_all(client, targets, options.min_ttl).await;
+    let agent = Agent::for_run(ctx.no_agent, &ctx.env, &ctx.paths, client);
+    let results = fetch_all(client, targets, options.min_ttl, agent).await;
     let mut outcomes = Vec::with_capacity(results.len());
     for result in results {
         let outcome = match result {
@@ -214,13 +216,20 @@ async fn fetch_all(
     client: &Arc<Client>,
     targets: &[Result<Target, CliError>],
     min_ttl: Duration,
+    agent: Option<Arc<Agent>>,
 ) -> Vec<Result<Fetched, anyhow::Error>> {
     let mut tasks = tokio::task::JoinSet::new();
     for (index, target) in targets.iter().enumerate() {
         if let Ok(target) = target {
             let client = Arc::clone(client);
             let target = target.clone();
-            tasks.spawn(async move { (index, fetch(&client, target, min_ttl).await) });
+            let agent = agent.clone();
+            tasks.spawn(async move {
+                if let Some(cred) = from_agent(agent.as_deref(), &target, min_ttl).await {
+                    return (index, Ok(Fetched::Ready(Box::new(cred))));
+                }
+                (index, fetch(&client, target, min_ttl).await)
+            });
         }
     }
     let mut results: Vec<Option<Result<Fetched, anyhow::Error>>> = targets
@@ -237,6 +246,32 @@ async fn fetch_all(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("lost a result"))))
         .collect()
+}
+
+/// The running agent's token for a target, if it has one with more than
+/// `max(60 s, min_ttl)` left (src/agent): a hit costs no request. `None`: ask Scalekit.
+async fn from_agent(
+    agent: Option<&Agent>,
+    target: &Target,
+    min_ttl: Duration,
+) -> Option<Credential> {
+    let cached = agent?
+        .token(
+            &target.service,
+            &target.connection_name,
+            &target.identifier,
+            min_ttl,
+        )
+        .await?;
+    Some(Credential {
+        target: target.clone(),
+        value: cached.access_token,
+        scheme: Scheme::Bearer,
+        authorization_type: cached.authorization_type,
+        expires_at: Some(cached.expires_at),
+        scopes: cached.scopes,
+        static_fields: None,
+    })
 }
 
 /// One `/auth` lookup. A token that expires within `min_ttl` (zero: one already past its

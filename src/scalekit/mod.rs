@@ -202,6 +202,12 @@ impl Client {
         })
     }
 
+    /// The environment URL, client ID and secret this client uses: for the agent, which
+    /// keys its cache by them and fetches with them (src/agent/mod.rs).
+    pub(crate) fn credentials(&self) -> (&str, &str, &Secret) {
+        (self.base.as_str(), &self.client_id, &self.client_secret)
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
