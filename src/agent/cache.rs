@@ -104,8 +104,11 @@ impl Cache {
         {
             return Some(entry.served());
         }
-        *guard = upstream.await;
         let now = OffsetDateTime::now_utc();
+        // A token too close to its expiry for anyone is not kept at all.
+        *guard = upstream
+            .await
+            .filter(|e| e.expires_at - now > MIN_SERVED_TTL);
         guard
             .as_ref()
             .filter(|e| e.serves(fingerprint, min_ttl, now))
@@ -162,12 +165,15 @@ impl Cache {
 
     /// What `agent status` shows: never a token.
     pub(crate) fn entries(&self) -> Vec<EntryInfo> {
+        let now = OffsetDateTime::now_utc();
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<EntryInfo> = slots
             .iter()
             .filter_map(|(key, slot)| {
                 let guard = slot.try_lock().ok()?;
-                let entry = guard.as_ref()?;
+                let entry = guard
+                    .as_ref()
+                    .filter(|e| e.expires_at - now > MIN_SERVED_TTL)?;
                 Some(EntryInfo {
                     service: entry.service.clone(),
                     connection: key.connection.clone(),

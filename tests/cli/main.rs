@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod agent;
 mod authorize;
 mod completions;
 mod config;
