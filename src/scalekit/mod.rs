@@ -3,6 +3,7 @@
 //! [`RequestEvent`]s and get typed [`ApiError`]s.
 
 pub(crate) mod error;
+mod roots;
 pub(crate) mod types;
 
 #[cfg(test)]
@@ -186,6 +187,9 @@ impl Client {
             // this client is https (redirects are off), so reading the system's CA store would
             // only cost start-up time, and fail on a machine that has none.
             builder = builder.no_proxy().tls_certs_only(std::iter::empty());
+        } else if let Some(roots) = roots::system_bundle() {
+            // One file instead of the whole certificate directory (scalekit/roots.rs).
+            builder = builder.tls_certs_only(roots);
         }
         let http = builder.build().map_err(|e| client_setup_error(&e, https))?;
         let mut base = options.env_url;

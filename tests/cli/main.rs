@@ -26,3 +26,4 @@ mod status;
 mod token;
 mod trust_config;
 mod trust_output;
+mod trust_store;
