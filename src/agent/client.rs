@@ -134,6 +134,48 @@ pub(crate) struct Source {
 }
 
 impl Source {
+    /// The scope of this run's requests, with the fingerprint under the agent's key.
+    fn scope(&self, key: &[u8]) -> Scope {
+        Scope {
+            env_url: self.env_url.clone(),
+            client_id: self.client_id.clone(),
+            fingerprint: protocol::fingerprint(
+                key,
+                &self.env_url,
+                &self.client_id,
+                self.secret.expose(),
+            ),
+            config_dir: self.config_dir.clone(),
+            config_stamp: self.config_stamp.clone(),
+        }
+    }
+
+    /// The agent's Scalekit API token for this run's credentials (handing over the secret
+    /// only if the agent has no client for them yet). `None`: fetch one as without an agent.
+    pub(crate) async fn api_token(&self) -> Option<Secret> {
+        let mut conn = Connection::open(&self.path).await?;
+        if !conn.speaks_our_version() {
+            return None;
+        }
+        let key = protocol::unhex(&conn.hello.key)?;
+        let mut request = Request {
+            v: VERSION,
+            op: "api_token".into(),
+            scope: Some(self.scope(&key)),
+            ..Request::default()
+        };
+        let response = conn.call(&request, QUICK_TIMEOUT).await.ok()?;
+        if response.error.is_some() {
+            return None;
+        }
+        if let Some(token) = response.api_token {
+            return Some(token);
+        }
+        request.secret = Some(self.secret.expose().to_owned());
+        let response = conn.call(&request, FETCH_TIMEOUT).await.ok()?;
+        response.api_token.filter(|_| response.error.is_none())
+    }
+
     /// The agent's token for one service, asking it to fetch on a miss. `None` whenever the
     /// agent cannot or will not serve it: the caller asks Scalekit itself.
     pub(crate) async fn token(&self, item: Item, min_ttl: Duration) -> Option<Served> {
@@ -142,22 +184,10 @@ impl Source {
             return None;
         }
         let key = protocol::unhex(&conn.hello.key)?;
-        let scope = Scope {
-            env_url: self.env_url.clone(),
-            client_id: self.client_id.clone(),
-            fingerprint: protocol::fingerprint(
-                &key,
-                &self.env_url,
-                &self.client_id,
-                self.secret.expose(),
-            ),
-            config_dir: self.config_dir.clone(),
-            config_stamp: self.config_stamp.clone(),
-        };
         let get = Request {
             v: VERSION,
             op: "get".into(),
-            scope: Some(scope),
+            scope: Some(self.scope(&key)),
             items: vec![item],
             min_ttl: min_ttl.as_secs(),
             ..Request::default()

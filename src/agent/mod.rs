@@ -110,6 +110,18 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Starts `client` with the agent's Scalekit API token, so that a command calling the
+    /// API itself (`request`) skips `POST /oauth/token`. Nothing happens without an agent.
+    #[cfg_attr(not(unix), allow(unused_variables, clippy::unused_async))]
+    pub(crate) async fn lend_api_token(&self, client: &Client) {
+        #[cfg(unix)]
+        if let Some(token) = self.source.api_token().await {
+            client.adopt_api_token(token).await;
+        }
+    }
+}
+
 /// Tells a running agent to forget an account's tokens (`remove`, `authorize --force`, a
 /// provider's 401): best effort, quick, nothing when no agent runs.
 #[cfg_attr(not(unix), allow(unused_variables, clippy::unused_async))]

@@ -59,13 +59,14 @@ pub(crate) struct Item {
 #[serde(default)]
 pub(crate) struct Request {
     pub(crate) v: u32,
-    /// `get`, `fetch`, `status`, `flush` or `stop`.
+    /// `get`, `fetch`, `api_token`, `status`, `flush` or `stop`.
     pub(crate) op: String,
     pub(crate) scope: Option<Scope>,
     pub(crate) items: Vec<Item>,
     /// Seconds a served token must still be valid beyond the agent's own 60 s margin.
     pub(crate) min_ttl: u64,
-    /// `fetch` only: the client secret the fingerprint was made from.
+    /// `fetch`, and `api_token` when the agent has no client for the fingerprint yet: the
+    /// client secret the fingerprint was made from.
     pub(crate) secret: Option<String>,
     /// `flush`: only this connection's entries (and only this identifier's, when given).
     pub(crate) connection: Option<String>,
@@ -109,6 +110,14 @@ fn expose<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(secret.expose())
 }
 
+#[allow(clippy::ref_option)] // serde's `serialize_with` hands over `&Option<T>`.
+fn expose_opt<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_some(secret.expose()),
+        None => s.serialize_none(),
+    }
+}
+
 /// What the agent has for one item: a token, or nothing (the client asks Scalekit itself).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -143,6 +152,10 @@ pub(crate) struct Response {
     pub(crate) remaining_lifetime: u64,
     /// `flush`: how many entries went.
     pub(crate) flushed: usize,
+    /// `api_token`: the agent's Scalekit API token for the scope, when it has a client for
+    /// it; nothing (and no error) means: ask again with the secret.
+    #[serde(serialize_with = "expose_opt")]
+    pub(crate) api_token: Option<Secret>,
 }
 
 /// HMAC-SHA256 of the environment URL, client ID and client secret, under the agent's

@@ -101,6 +101,12 @@ impl State {
             .unwrap_or_else(PoisonError::into_inner) = Instant::now();
     }
 
+    /// The client already made for a fingerprint.
+    fn known_client(&self, fingerprint: &str) -> Option<Arc<Client>> {
+        let clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        clients.get(fingerprint).cloned()
+    }
+
     /// The client for a fingerprint, made on first use from the secret the client sent.
     fn client(&self, scope: &Scope, secret: &Secret) -> anyhow::Result<Arc<Client>> {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
@@ -260,6 +266,7 @@ async fn requests(stream: UnixStream, state: &Arc<State>) -> io::Result<()> {
         let response = match request.op.as_str() {
             "get" => get(state, request, &mut pending).await,
             "fetch" => fetch(state, request, pending.take()).await,
+            "api_token" => api_token(state, request).await,
             "status" => Response {
                 v: VERSION,
                 entries: state.cache.entries(),
@@ -382,6 +389,50 @@ async fn fetch(
         v: VERSION,
         items: answers,
         ..Response::default()
+    }
+}
+
+/// The Scalekit API token for a scope, so that `request` costs only the proxy call. With no
+/// client for the fingerprint yet, an answer without a token asks for the secret.
+async fn api_token(state: &Arc<State>, request: Request) -> Response {
+    let Some(scope) = request.scope else {
+        return refusal("no scope");
+    };
+    state
+        .cache
+        .note_config(&scope.config_dir, &scope.config_stamp);
+    let client = match (state.known_client(&scope.fingerprint), request.secret) {
+        (Some(client), _) => client,
+        (None, None) => {
+            return Response {
+                v: VERSION,
+                ..Response::default()
+            };
+        }
+        (None, Some(secret)) => {
+            let secret = Secret::new(secret);
+            let expected = protocol::fingerprint(
+                &state.key,
+                &scope.env_url,
+                &scope.client_id,
+                secret.expose(),
+            );
+            if expected != scope.fingerprint {
+                return refusal("the secret does not match the fingerprint");
+            }
+            let Ok(client) = state.client(&scope, &secret) else {
+                return refusal("cannot use these credentials");
+            };
+            client
+        }
+    };
+    match client.lendable_api_token().await {
+        Ok(token) => Response {
+            v: VERSION,
+            api_token: Some(token),
+            ..Response::default()
+        },
+        Err(_) => refusal("no API token"),
     }
 }
 

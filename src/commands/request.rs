@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use super::authorize::{self, FlowOptions};
 use super::token;
 use super::{Context, Target};
+use crate::agent::Agent;
 use crate::cli::RequestArgs;
 use crate::error::{CliError, ErrorKind, ExitStatus};
 use crate::hosts::ApiUrl;
@@ -70,6 +71,10 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
         None => None,
     };
     let client = ctx.client(&config)?;
+    // A running agent's API token: the call then costs only the proxy request.
+    if let Some(agent) = Agent::for_run(ctx.no_agent, &ctx.env, &ctx.paths, &client) {
+        agent.lend_api_token(&client).await;
+    }
     let interactive = ctx.interactive(false);
     let request = ProxyRequest {
         method: method.clone(),

@@ -225,6 +225,22 @@ impl Client {
         self.api_token(None).await.map(|_| ())
     }
 
+    /// Starts with an API token obtained elsewhere (a running agent's), unless this client
+    /// has one already. A 401 still fetches a new one, as for any token.
+    pub(crate) async fn adopt_api_token(&self, token: Secret) {
+        let mut guard = self.token.lock().await;
+        if guard.0.is_none() && !token.is_empty() {
+            guard.0 = Some(token);
+            guard.1 += 1;
+        }
+    }
+
+    /// The API token, fetched if this client has none yet: what the agent lends to commands
+    /// that call Scalekit's API themselves (`request`).
+    pub(crate) async fn lendable_api_token(&self) -> Result<Secret, ApiError> {
+        self.api_token(None).await.map(|(token, _)| token)
+    }
+
     /// The API token, fetched once per run. `stale` is the generation that got a 401: a new
     /// token is fetched only if nobody has done so since.
     async fn api_token(&self, stale: Option<u64>) -> Result<(Secret, u64), ApiError> {

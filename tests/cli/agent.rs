@@ -528,3 +528,24 @@ fn authorize_force_flushes_the_account() {
     w.run(&["authorize", "gmail", "--force", "--no-wait"]);
     assert_eq!(entries(&w), serde_json::json!([]));
 }
+
+#[test]
+fn request_through_a_warm_agent_costs_only_the_proxy_call() {
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    w.emu.set_upstream(Some("/_emulator/echo".into()));
+    let sock = use_socket(&mut w);
+    let _agent = start(&w, &sock, &[]);
+    // Cold: the agent fetches the API token once, for this and every later call.
+    w.run(&["request", "gmail", "GET", "/x"]).assert_code(0);
+    assert_eq!(count(&w.requests(), TOKEN), 1, "{:?}", w.requests());
+    w.emu.clear_requests();
+    let run = w.run(&["request", "gmail", "GET", "/x"]);
+    run.assert_code(0);
+    assert_eq!(w.requests(), ["GET /proxy/x"]);
+    // An API token that expired meanwhile: one new one, as without an agent.
+    w.emu.expire_api_tokens();
+    w.emu.clear_requests();
+    w.run(&["request", "gmail", "GET", "/x"]).assert_code(0);
+    assert_eq!(count(&w.requests(), TOKEN), 1, "{:?}", w.requests());
+}
