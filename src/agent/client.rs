@@ -243,16 +243,26 @@ pub(crate) fn config_stamp(files: &[PathBuf]) -> String {
         .join("/")
 }
 
-/// Tells a running agent to drop entries (best effort, quick; nothing when none runs).
-pub(crate) async fn flush(path: &Path, connection: Option<&str>, identifier: Option<&str>) {
+/// Tells a running agent to drop the entries of each `(connection, identifier)` (all of the
+/// connection's when no identifier), over one connection: best effort, quick, nothing when
+/// none runs.
+pub(crate) async fn flush(path: &Path, accounts: &[(&str, Option<&str>)]) {
+    if accounts.is_empty() {
+        return;
+    }
     if let Some(mut conn) = Connection::open(path).await
         && conn.speaks_our_version()
     {
-        let _ = conn
-            .quick("flush", |r| {
-                r.connection = connection.map(str::to_owned);
-                r.identifier = identifier.map(str::to_owned);
-            })
-            .await;
+        for (connection, identifier) in accounts {
+            let flushed = conn
+                .quick("flush", |r| {
+                    r.connection = Some((*connection).to_owned());
+                    r.identifier = identifier.map(str::to_owned);
+                })
+                .await;
+            if flushed.is_err() {
+                return;
+            }
+        }
     }
 }

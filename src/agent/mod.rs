@@ -123,11 +123,17 @@ impl Agent {
 }
 
 /// Tells a running agent to forget an account's tokens (`remove`, `authorize --force`, a
-/// provider's 401): best effort, quick, nothing when no agent runs.
-#[cfg_attr(not(unix), allow(unused_variables, clippy::unused_async))]
+/// provider's 401): best effort, quick, nothing when no agent runs. No identifier: every
+/// identifier of the connection.
 pub(crate) async fn forget(env: &Env, connection: &str, identifier: Option<&str>) {
+    forget_all(env, &[(connection, identifier)]).await;
+}
+
+/// [`forget`] for several accounts, over one connection (`status`).
+#[cfg_attr(not(unix), allow(unused_variables, clippy::unused_async))]
+pub(crate) async fn forget_all(env: &Env, accounts: &[(&str, Option<&str>)]) {
     #[cfg(unix)]
-    client::flush(&socket_path(env), Some(connection), identifier).await;
+    client::flush(&socket_path(env), accounts).await;
 }
 
 /// Parses a duration: a number with an optional unit, `s`, `m`, `h` or `d` (`90`, `15m`,
