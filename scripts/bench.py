@@ -405,6 +405,9 @@ def main() -> int:
                         subprocess.run([auth, "config", s, f"{s}_bench"], env=env, cwd=work,
                                        check=True, stderr=subprocess.DEVNULL)
                 env["SCALEKIT_ENV_URL"] = emu.url  # this emulator's port beats config.toml
+                # The stored secret goes only to the URL it was saved with (the first
+                # emulator's); another port gets the secret the way a user would give it.
+                env["SCALEKIT_CLIENT_SECRET"] = CLIENT_SECRET
                 for n in (1, 8):
                     argv = ["token", *SERVICES[:n]]
                     for _ in range(3):

@@ -17,6 +17,7 @@ pub(crate) mod server;
 #[cfg(unix)]
 pub(crate) mod socket;
 
+#[cfg(unix)]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
