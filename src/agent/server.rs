@@ -94,6 +94,29 @@ struct State {
 }
 
 impl State {
+    fn new(
+        key: Vec<u8>,
+        max_lifetime: Duration,
+        http_timeout: Duration,
+        observer: Option<Observer>,
+        uid: u32,
+    ) -> State {
+        State {
+            cache: Cache::default(),
+            key_hex: protocol::hex(&key),
+            key,
+            clients: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            max_lifetime,
+            http_timeout,
+            observer,
+            uid,
+            last_activity: Mutex::new(Instant::now()),
+            open_connections: AtomicUsize::new(0),
+            stop: Notify::new(),
+        }
+    }
+
     fn touch(&self) {
         *self
             .last_activity
@@ -133,21 +156,13 @@ impl State {
 
 /// Runs until stopped; removes the socket on the way out. Exit 0 for every planned end.
 pub(crate) async fn serve(listener: UnixListener, options: Options) -> io::Result<()> {
-    let key = random_key()?;
-    let state = Arc::new(State {
-        cache: Cache::default(),
-        key_hex: protocol::hex(&key),
-        key,
-        clients: Mutex::new(HashMap::new()),
-        started: Instant::now(),
-        max_lifetime: options.max_lifetime,
-        http_timeout: options.http_timeout,
-        observer: options.observer,
-        uid: socket::own_uid(),
-        last_activity: Mutex::new(Instant::now()),
-        open_connections: AtomicUsize::new(0),
-        stop: Notify::new(),
-    });
+    let state = Arc::new(State::new(
+        random_key()?,
+        options.max_lifetime,
+        options.http_timeout,
+        options.observer,
+        socket::own_uid(),
+    ));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let result = loop {
         let idle_at = *state
@@ -463,4 +478,124 @@ async fn upstream(client: &Client, item: Item, fingerprint: String) -> Option<En
             account.authorization_type
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    const KEY: &[u8] = b"test-key";
+
+    fn state(uid: u32) -> Arc<State> {
+        Arc::new(State::new(
+            KEY.to_vec(),
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            None,
+            uid,
+        ))
+    }
+
+    /// A connection served by `state`, and our end of it.
+    fn connect(state: &Arc<State>) -> BufReader<UnixStream> {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let state = Arc::clone(state);
+        tokio::spawn(async move { connection(theirs, &state).await });
+        BufReader::new(ours)
+    }
+
+    async fn send(conn: &mut BufReader<UnixStream>, line: &str) -> Response {
+        conn.get_mut().write_all(line.as_bytes()).await.unwrap();
+        conn.get_mut().write_all(b"\n").await.unwrap();
+        let reply = read_line(conn).await.unwrap().expect("a reply");
+        serde_json::from_str(&reply).unwrap()
+    }
+
+    fn scope_json(fingerprint: &str) -> serde_json::Value {
+        serde_json::json!({
+            "env_url": "http://127.0.0.1:9/", "client_id": "id", "fingerprint": fingerprint,
+            "config_dir": "/c", "config_stamp": "1"
+        })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_peer_of_another_uid_gets_nothing_not_even_the_greeting() {
+        let state = state(socket::own_uid().wrapping_add(1));
+        let mut conn = connect(&state);
+        assert_eq!(read_line(&mut conn).await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn hostile_requests_are_refused_and_the_connection_survives_them() {
+        let state = state(socket::own_uid());
+        let mut conn = connect(&state);
+        let hello: Hello =
+            serde_json::from_str(&read_line(&mut conn).await.unwrap().unwrap()).unwrap();
+        assert_eq!((hello.agent.as_str(), hello.v), (AGENT_NAME, VERSION));
+        assert_eq!(protocol::unhex(&hello.key).unwrap(), KEY);
+
+        let err = |r: Response| r.error.unwrap_or_default();
+        assert!(err(send(&mut conn, "\u{1b}]52;garbage").await).contains("not a request"));
+        assert!(err(send(&mut conn, r#"{"v":2,"op":"status"}"#).await).contains("version 2"));
+        assert!(err(send(&mut conn, r#"{"v":1,"op":"nope"}"#).await).contains("unknown op"));
+        let fetch = r#"{"v":1,"op":"fetch","secret":"s3cret-value"}"#;
+        assert!(err(send(&mut conn, fetch).await).contains("without get"));
+
+        // A secret that does not match the fingerprint the get named is never used.
+        let right = protocol::fingerprint(KEY, "http://127.0.0.1:9/", "id", "right-secret");
+        let get = serde_json::json!({"v": 1, "op": "get", "scope": scope_json(&right),
+            "items": [{"service": "s", "connection": "c", "identifier": "i"}]});
+        let answer = send(&mut conn, &get.to_string()).await;
+        assert_eq!(answer.items.len(), 1);
+        assert!(answer.items[0].token.is_none());
+        assert!(err(send(&mut conn, fetch).await).contains("does not match"));
+        let api = serde_json::json!({"v": 1, "op": "api_token", "scope": scope_json(&right),
+            "secret": "wrong-secret"});
+        assert!(err(send(&mut conn, &api.to_string()).await).contains("does not match"));
+        // Without a secret and without a client for the fingerprint: nothing, no error.
+        let api = serde_json::json!({"v": 1, "op": "api_token", "scope": scope_json(&right)});
+        let answer = send(&mut conn, &api.to_string()).await;
+        assert!(answer.error.is_none() && answer.api_token.is_none());
+        assert!(
+            state.clients.lock().unwrap().is_empty(),
+            "no client was made"
+        );
+
+        let status = send(&mut conn, r#"{"v":1,"op":"status"}"#).await;
+        assert!(status.error.is_none() && status.entries.is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_endless_line_closes_the_connection() {
+        let state = state(socket::own_uid());
+        let mut conn = connect(&state);
+        read_line(&mut conn).await.unwrap().unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut write_failed = false;
+        for _ in 0..(protocol::MAX_LINE / chunk.len() + 2) {
+            if conn.get_mut().write_all(&chunk).await.is_err() {
+                write_failed = true;
+                break;
+            }
+        }
+        if !write_failed {
+            let _ = conn.get_mut().write_all(b"\n").await;
+        }
+        assert!(matches!(read_line(&mut conn).await, Ok(None) | Err(_)));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn stop_is_understood_whatever_the_version() {
+        let state = state(socket::own_uid());
+        let mut conn = connect(&state);
+        read_line(&mut conn).await.unwrap().unwrap();
+        let stopped = state.stop.notified();
+        let reply = send(&mut conn, r#"{"v":99,"op":"stop"}"#).await;
+        assert!(reply.error.is_none());
+        tokio::time::timeout(Duration::from_secs(1), stopped)
+            .await
+            .expect("the agent is told to stop");
+    }
 }
