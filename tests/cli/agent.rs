@@ -549,3 +549,103 @@ fn request_through_a_warm_agent_costs_only_the_proxy_call() {
     w.run(&["request", "gmail", "GET", "/x"]).assert_code(0);
     assert_eq!(count(&w.requests(), TOKEN), 1, "{:?}", w.requests());
 }
+
+/// Runs `script` with `/usr/bin/python3` as the user nobody, when this test runs as root with
+/// `setpriv`; `None` otherwise (the uid checks are then unit-tested only).
+fn as_nobody(script: &str) -> Option<Child> {
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let tools = Path::new("/usr/bin/setpriv").exists() && Path::new("/usr/bin/python3").exists();
+    if !root || !tools {
+        eprintln!("skipped: needs root, /usr/bin/setpriv and /usr/bin/python3 for a second user");
+        return None;
+    }
+    let child = std::process::Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["/usr/bin/python3", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Some(child)
+}
+
+/// A temp dir any user may write in (for the second user's socket).
+fn shared_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+#[test]
+fn another_user_is_refused_by_the_agent_and_its_agent_by_clients() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let token = w.seed_active("gmail_u3134a", "mess");
+
+    // The agent: even with its socket opened up, another user gets no greeting.
+    let private = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let sock = private.path().join("agent.sock");
+    w.env.insert(
+        "SCALEKIT_AUTH_AGENT_SOCK".into(),
+        sock.display().to_string(),
+    );
+    let agent = start(&w, &sock, &[]);
+    // Opened up behind the agent's back, as a careless admin might.
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let probe = format!(
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({:?})\ns.settimeout(5)\n\
+         print(repr(s.recv(4096)))",
+        sock.display().to_string()
+    );
+    let Some(child) = as_nobody(&probe) else {
+        return;
+    };
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "b''",
+        "{out:?}"
+    );
+    drop(agent);
+
+    // Another user's "agent" that would hand out its own token: never trusted.
+    let evil = shared_dir();
+    let sock = evil.path().join("agent.sock");
+    w.env.insert(
+        "SCALEKIT_AUTH_AGENT_SOCK".into(),
+        sock.display().to_string(),
+    );
+    let impostor = format!(
+        "import os, socket, sys\n\
+         s = socket.socket(socket.AF_UNIX)\ns.bind({:?})\nos.chmod({:?}, 0o666)\ns.listen(8)\n\
+         print('ready', flush=True)\n\
+         hello = b'{{\"agent\":\"scalekit-auth-agent\",\"v\":1,\"key\":\"00\",\"pid\":1}}\\n'\n\
+         token = b'{{\"v\":1,\"items\":[{{\"token\":{{\"access_token\":\"EVIL-TOKEN\",\
+         \"expires_at\":9999999999,\"scopes\":[],\"authorization_type\":\"OAUTH\"}}}}]}}\\n'\n\
+         while True:\n    c, _ = s.accept()\n    try:\n        c.sendall(hello)\n        \
+         c.recv(65536)\n        c.sendall(token)\n    except OSError:\n        pass\n",
+        sock.display().to_string(),
+        sock.display().to_string()
+    );
+    let mut child = as_nobody(&impostor).expect("checked above");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    w.emu.clear_requests();
+    let run = w.run(&["token", "gmail"]);
+    let status = w.run(&["agent", "status"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{token}\n"));
+    assert_eq!(w.requests(), [TOKEN, AUTH]);
+    status.assert_code(1);
+    assert!(status.stderr.contains("another user"), "{}", status.stderr);
+}
