@@ -68,16 +68,12 @@ impl Cache {
         Arc::clone(slots.entry(key.clone()).or_default())
     }
 
-    /// The cached token, if it may be served. Waits while another client's fetch for the
-    /// same key is under way, so that it is served from that fetch.
-    pub(crate) async fn get(
-        &self,
-        key: &Key,
-        fingerprint: &str,
-        min_ttl: Duration,
-    ) -> Option<Served> {
+    /// The cached token, if it may be served, without waiting: while another client's fetch
+    /// for the key is under way this is a miss, and the `fetch` that follows waits for that
+    /// fetch's result in [`Cache::get_or_fetch`].
+    pub(crate) fn get(&self, key: &Key, fingerprint: &str, min_ttl: Duration) -> Option<Served> {
         let slot = self.slot(key);
-        let guard = slot.lock().await;
+        let guard = slot.try_lock().ok()?;
         let now = OffsetDateTime::now_utc();
         guard
             .as_ref()
@@ -238,25 +234,19 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Another fingerprint (another secret) is not served; a larger min_ttl neither.
-        assert!(
-            cache
-                .get(&key("c"), "other", Duration::ZERO)
-                .await
-                .is_none()
-        );
+        assert!(cache.get(&key("c"), "other", Duration::ZERO).is_none());
         assert!(
             cache
                 .get(&key("c"), "fp", Duration::from_secs(7200))
-                .await
                 .is_none()
         );
-        assert!(cache.get(&key("c"), "fp", Duration::ZERO).await.is_some());
+        assert!(cache.get(&key("c"), "fp", Duration::ZERO).is_some());
         assert_eq!(cache.entries().len(), 1);
         // A config change flushes; the first stamp of a directory does not.
         assert!(!cache.note_config("/d", "1"));
-        assert!(cache.get(&key("c"), "fp", Duration::ZERO).await.is_some());
+        assert!(cache.get(&key("c"), "fp", Duration::ZERO).is_some());
         assert!(cache.note_config("/d", "2"));
-        assert!(cache.get(&key("c"), "fp", Duration::ZERO).await.is_none());
+        assert!(cache.get(&key("c"), "fp", Duration::ZERO).is_none());
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -277,8 +267,8 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(cache.flush(Some("b"), Some("me")), 1);
-        assert!(cache.get(&key("b"), "fp", Duration::ZERO).await.is_none());
-        assert!(cache.get(&key("c"), "fp", Duration::ZERO).await.is_some());
+        assert!(cache.get(&key("b"), "fp", Duration::ZERO).is_none());
+        assert!(cache.get(&key("c"), "fp", Duration::ZERO).is_some());
         // A fetch that finds nothing (not ACTIVE) empties the slot.
         assert!(
             cache
@@ -286,7 +276,7 @@ mod tests {
                 .await
                 .is_none()
         );
-        assert!(cache.get(&key("c"), "fp", Duration::ZERO).await.is_none());
+        assert!(cache.get(&key("c"), "fp", Duration::ZERO).is_none());
         cache.sweep();
         assert!(cache.entries().is_empty());
     }

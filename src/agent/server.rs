@@ -279,7 +279,7 @@ async fn requests(stream: UnixStream, state: &Arc<State>) -> io::Result<()> {
             continue;
         }
         let response = match request.op.as_str() {
-            "get" => get(state, request, &mut pending).await,
+            "get" => get(state, request, &mut pending),
             "fetch" => fetch(state, request, pending.take()).await,
             "api_token" => api_token(state, request).await,
             "status" => Response {
@@ -323,7 +323,7 @@ fn key_of(scope: &Scope, item: &Item) -> Key {
 }
 
 /// Serves what the cache holds; remembers the request for a `fetch` of the misses.
-async fn get(
+fn get(
     state: &Arc<State>,
     request: Request,
     pending: &mut Option<(Scope, Vec<Item>, u64)>,
@@ -339,8 +339,7 @@ async fn get(
     for item in &request.items {
         let token = state
             .cache
-            .get(&key_of(&scope, item), &scope.fingerprint, min_ttl)
-            .await;
+            .get(&key_of(&scope, item), &scope.fingerprint, min_ttl);
         items.push(Answer { token });
     }
     *pending = Some((scope, request.items, request.min_ttl));
