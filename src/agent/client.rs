@@ -95,8 +95,9 @@ impl Connection {
             let line = read_line(&mut self.reader)
                 .await?
                 .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "the agent hung up"))?;
-            serde_json::from_str::<Response>(&line)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not a reply"))
+            let parsed = serde_json::from_str::<Response>(&line);
+            protocol::wipe(line);
+            parsed.map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not a reply"))
         };
         tokio::time::timeout(timeout, exchange)
             .await
@@ -171,7 +172,7 @@ impl Source {
         if let Some(token) = response.api_token {
             return Some(token);
         }
-        request.secret = Some(self.secret.expose().to_owned());
+        request.secret = Some(self.secret.clone());
         let response = conn.call(&request, FETCH_TIMEOUT).await.ok()?;
         response.api_token.filter(|_| response.error.is_none())
     }
@@ -202,7 +203,7 @@ impl Source {
         let fetch = Request {
             v: VERSION,
             op: "fetch".into(),
-            secret: Some(self.secret.expose().to_owned()),
+            secret: Some(self.secret.clone()),
             ..Request::default()
         };
         let mut response = conn.call(&fetch, FETCH_TIMEOUT).await.ok()?;

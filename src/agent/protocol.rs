@@ -67,7 +67,8 @@ pub(crate) struct Request {
     pub(crate) min_ttl: u64,
     /// `fetch`, and `api_token` when the agent has no client for the fingerprint yet: the
     /// client secret the fingerprint was made from.
-    pub(crate) secret: Option<String>,
+    #[serde(serialize_with = "expose_opt")]
+    pub(crate) secret: Option<Secret>,
     /// `flush`: only this connection's entries (and only this identifier's, when given).
     pub(crate) connection: Option<String>,
     pub(crate) identifier: Option<String>,
@@ -205,6 +206,13 @@ pub(crate) async fn write_line<W: AsyncWriteExt + Unpin>(
     result
 }
 
+/// Overwrites a line read from the socket before it is freed (it may hold a secret).
+pub(crate) fn wipe(line: String) {
+    let mut bytes = line.into_bytes();
+    bytes.fill(0);
+    std::hint::black_box(&mut bytes);
+}
+
 /// Reads one line of at most [`MAX_LINE`] bytes; `None` at the end of the stream.
 pub(crate) async fn read_line<R: AsyncBufReadExt + Unpin>(
     reader: &mut R,
@@ -261,7 +269,7 @@ mod tests {
     #[test]
     fn debug_never_shows_the_secret_or_token() {
         let req = Request {
-            secret: Some("the-secret".into()),
+            secret: Some(Secret::new("the-secret")),
             ..Request::default()
         };
         assert!(!format!("{req:?}").contains("the-secret"));

@@ -256,7 +256,9 @@ async fn requests(stream: UnixStream, state: &Arc<State>) -> io::Result<()> {
             return Ok(());
         };
         state.touch();
-        let Ok(request) = serde_json::from_str::<Request>(&line) else {
+        let parsed = serde_json::from_str::<Request>(&line);
+        protocol::wipe(line);
+        let Ok(request) = parsed else {
             write_line(&mut write, &refusal("not a request")).await?;
             continue;
         };
@@ -361,7 +363,7 @@ async fn fetch(
     let Some((scope, items, min_ttl)) = pending else {
         return refusal("fetch without get");
     };
-    let Some(secret) = request.secret.map(Secret::new) else {
+    let Some(secret) = request.secret else {
         return refusal("no secret");
     };
     let expected = protocol::fingerprint(
@@ -424,7 +426,6 @@ async fn api_token(state: &Arc<State>, request: Request) -> Response {
             };
         }
         (None, Some(secret)) => {
-            let secret = Secret::new(secret);
             let expected = protocol::fingerprint(
                 &state.key,
                 &scope.env_url,
