@@ -172,26 +172,30 @@ impl Client {
     pub(crate) fn new(options: ClientOptions) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider (smaller binary); ring it is.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(options.http_timeout)
-            .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(30))
-            // Never follow a redirect: it could carry the bearer token to another host.
-            .redirect(reqwest::redirect::Policy::none());
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .timeout(options.http_timeout)
+                .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
+                .pool_idle_timeout(Duration::from_secs(30))
+                // Never follow a redirect: it could carry the bearer token to another host.
+                .redirect(reqwest::redirect::Policy::none())
+        };
         let https = options.env_url.scheme() == "https";
-        if !https {
+        let http = if https {
+            roots::build(builder)
+        } else {
             // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a
             // local emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the
             // client secret and the tokens in clear text. And no TLS trust roots: no request of
             // this client is https (redirects are off), so reading the system's CA store would
             // only cost start-up time, and fail on a machine that has none.
-            builder = builder.no_proxy().tls_certs_only(std::iter::empty());
-        } else if let Some(roots) = roots::system_bundle() {
-            // One file instead of the whole certificate directory (scalekit/roots.rs).
-            builder = builder.tls_certs_only(roots);
-        }
-        let http = builder.build().map_err(|e| client_setup_error(&e, https))?;
+            builder()
+                .no_proxy()
+                .tls_certs_only(std::iter::empty())
+                .build()
+        };
+        let http = http.map_err(|e| client_setup_error(&e, https))?;
         let mut base = options.env_url;
         base.set_query(None);
         base.set_fragment(None);

@@ -35,6 +35,28 @@ const BUNDLES: &[&str] = &[
 )))]
 const BUNDLES: &[&str] = &[];
 
+/// The https client: trusting the system bundle's roots when [`system_bundle`] finds one,
+/// else (or when rustls refuses one of its certificates, which would fail the whole build) the
+/// platform verifier, which skips what it cannot read.
+pub(crate) fn build(
+    builder: impl Fn() -> reqwest::ClientBuilder,
+) -> Result<reqwest::Client, reqwest::Error> {
+    with_roots(builder, system_bundle())
+}
+
+fn with_roots(
+    builder: impl Fn() -> reqwest::ClientBuilder,
+    roots: Option<Vec<reqwest::Certificate>>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    match roots {
+        Some(roots) => builder()
+            .tls_certs_only(roots)
+            .build()
+            .or_else(|_| builder().build()),
+        None => builder().build(),
+    }
+}
+
 /// The roots of the first bundle that exists and parses, unless `SSL_CERT_FILE` or
 /// `SSL_CERT_DIR` is set. `None`: let the platform verifier load the store.
 pub(crate) fn system_bundle() -> Option<Vec<reqwest::Certificate>> {
@@ -97,5 +119,23 @@ mod tests {
         assert!(bundle_roots(None, Some(own), &[system]).is_some());
         let other = tmp.path().as_os_str().to_owned();
         assert!(bundle_roots(None, Some(other), &[system]).is_none());
+    }
+
+    #[test]
+    fn a_certificate_rustls_refuses_does_not_fail_the_client() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let bad = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let roots = reqwest::Certificate::from_pem_bundle(bad).expect("PEM-shaped");
+        assert!(
+            reqwest::Client::builder()
+                .tls_certs_only(roots.clone())
+                .build()
+                .is_err()
+        );
+        // Falls back to the platform verifier: as good as no bundle at all.
+        assert_eq!(
+            with_roots(reqwest::Client::builder, Some(roots)).is_ok(),
+            with_roots(reqwest::Client::builder, None).is_ok()
+        );
     }
 }
