@@ -11,6 +11,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
 
+mod candidates;
+mod tools;
+
+pub(crate) use self::tools::{
+    ConnectionsArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs, ToolsSchemaArgs,
+    ToolsSearchArgs,
+};
+
 /// The exit-code table (a macro so that `concat!` can use it in help texts).
 macro_rules! exit_codes {
     () => {
@@ -96,16 +104,16 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorChoice,
 
-    /// Per-request timeout in seconds
+    /// Per-request timeout in seconds, at most 86400 [default: 30; for tools run's execution:
+    /// 120]; retries end within 30 s in all
     #[arg(
         long,
         global = true,
         value_name = "SECS",
         env = "SCALEKIT_AUTH_HTTP_TIMEOUT",
-        default_value_t = 30.0,
         value_parser = parse_positive_secs
     )]
-    pub(crate) http_timeout: f64,
+    pub(crate) http_timeout: Option<f64>,
 }
 
 /// `--color`.
@@ -129,6 +137,8 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     Request(RequestArgs),
     Remove(RemoveArgs),
+    Connections(ConnectionsArgs),
+    Tools(ToolsArgs),
     Agent(AgentArgs),
 }
 
@@ -172,17 +182,19 @@ pub(crate) struct InitArgs {
 
 /// Map a service to a Scalekit connection, or show or remove the mapping
 ///
-/// With a connection name: adds or replaces the mapping (no network). Without one: prints it.
+/// With a connection name: adds or replaces the mapping (no network). With --provider: maps the
+/// one COMPLETED, enabled connection of that provider (several: choose at a terminal, else exit
+/// 2 listing them; none: exit 3 saying what exists). Without either: prints the mapping.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   scalekit-auth config gmail gmail_u3134a
-  scalekit-auth config slack slack_x7y9z --identifier team-bot
+  scalekit-auth config slack --provider SLACK --identifier team-bot
   scalekit-auth config gmail --json
   scalekit-auth config internal internal_api --host api.internal.example.com")]
 pub(crate) struct ConfigArgs {
     /// Your name for the service (gmail, slack, github…)
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: String,
 
     /// The connection's name in the Scalekit dashboard (sent to Scalekit as `connector`)
@@ -198,6 +210,14 @@ pub(crate) struct ConfigArgs {
     /// hosts, and the built-in ones
     #[arg(long = "host", value_name = "HOST", conflicts_with = "unset")]
     pub(crate) hosts: Vec<String>,
+
+    /// Map the one usable connection of this provider (GMAIL, SLACK…; see connections)
+    #[arg(
+        long,
+        value_name = "PROVIDER",
+        conflicts_with_all = ["connection_name", "unset"]
+    )]
+    pub(crate) provider: Option<String>,
 
     /// Remove the mapping
     #[arg(long)]
@@ -218,7 +238,7 @@ Examples:
   scalekit-auth authorize gmail --force          # re-authorize an ACTIVE account")]
 pub(crate) struct AuthorizeArgs {
     /// The configured service
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: String,
 
     /// Identifier to authorize, overriding the configured one
@@ -229,8 +249,8 @@ pub(crate) struct AuthorizeArgs {
     #[arg(long)]
     pub(crate) no_wait: bool,
 
-    /// How long to wait for the approval, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long to wait for the approval, in seconds (at most 86400)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -279,12 +299,13 @@ pub(crate) struct TokenArgs {
     #[arg(
         value_name = "SERVICE",
         required_unless_present = "for_url",
-        add = ArgValueCandidates::new(crate::completion::service_candidates)
+        add = ArgValueCandidates::new(candidates::service_candidates)
     )]
     pub(crate) services: Vec<String>,
 
-    /// The token for this API URL: picks the configured service that serves its host (or
-    /// checks that the one SERVICE given does)
+    /// The token for this https:// API URL: picks the configured service that serves its host
+    /// (or checks that the one SERVICE given does). Read strictly: no user@, backslash,
+    /// whitespace or control character
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub(crate) for_url: Option<String>,
 
@@ -309,8 +330,8 @@ pub(crate) struct TokenArgs {
     #[arg(long)]
     pub(crate) wait: bool,
 
-    /// How long --wait (or an interactive authorization) waits, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long --wait (or an interactive authorization) waits, in seconds (at most 86400)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -349,7 +370,7 @@ Examples:
   scalekit-auth status --json | jq '.services[] | select(.status != \"ACTIVE\")'")]
 pub(crate) struct StatusArgs {
     /// Services to check [default: every configured one]
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) services: Vec<String>,
 
     /// Check this identifier's accounts instead of the configured ones
@@ -398,12 +419,12 @@ pub(crate) struct ListArgs {
 Examples:
   scalekit-auth completions bash > ~/.local/share/bash-completion/completions/scalekit-auth
   scalekit-auth completions zsh > ~/.zfunc/_scalekit-auth    # with fpath+=(~/.zfunc) in ~/.zshrc
-  scalekit-auth completions fish > ~/.config/fish/completions/scalekit-auth.fish
+  scalekit-auth completions fish | source    # in ~/.config/fish/config.fish
   echo 'source <(scalekit-auth completions bash)' >> ~/.bashrc")]
 pub(crate) struct CompletionsArgs {
-    /// The shell to print the script for
+    /// The shell to print the script for; without it, the shells are listed (exit 2)
     #[arg(value_name = "SHELL")]
-    pub(crate) shell: clap_complete::Shell,
+    pub(crate) shell: Option<clap_complete::Shell>,
 }
 
 /// Run a command with fresh tokens in its environment, never on its command line
@@ -427,7 +448,7 @@ pub(crate) struct ExecArgs {
     #[arg(
         value_name = "SERVICE",
         required = true,
-        add = ArgValueCandidates::new(crate::completion::service_candidates)
+        add = ArgValueCandidates::new(candidates::service_candidates)
     )]
     pub(crate) services: Vec<String>,
 
@@ -456,7 +477,7 @@ pub(crate) struct ExecArgs {
 ///
 /// The token never reaches this machine: Scalekit adds the connected account's credentials and
 /// forwards the call to the provider's API. PATH_OR_URL is the API's path
-/// (/gmail/v1/users/me/profile?maxResults=5) or a full URL, whose host must be one of the
+/// (/gmail/v1/users/me/profile?maxResults=5) or a full https:// URL, whose host must be one of the
 /// service's (built-in for well-known providers, or set with config --host); given a full URL,
 /// SERVICE can be left out and is picked by the host. The answer's body goes to stdout as it
 /// is. Exit 0 for a 2xx answer; 1 for any other, after printing its body (with --fail: nothing
@@ -476,14 +497,14 @@ Examples:
 pub(crate) struct RequestArgs {
     /// The configured service; may be left out when PATH_OR_URL is a full URL (it is then
     /// picked by the URL's host)
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: Option<String>,
 
     /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS
     #[arg(value_name = "METHOD")]
     pub(crate) method: Option<String>,
 
-    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full URL
+    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full https:// URL
     #[arg(value_name = "PATH_OR_URL")]
     pub(crate) location: Option<String>,
 
@@ -523,7 +544,7 @@ Examples:
   scalekit-auth remove gmail --disconnect --identifier alice@acme.dev --yes")]
 pub(crate) struct RemoveArgs {
     /// The configured service
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(crate::completion::service_candidates))]
+    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
     pub(crate) service: String,
 
     /// Also delete the connected account in Scalekit (the user must authorize again)
@@ -543,7 +564,7 @@ pub(crate) struct RemoveArgs {
 ///
 /// Runs a per-user agent behind a Unix socket ($SCALEKIT_AUTH_AGENT_SOCK, else
 /// $XDG_RUNTIME_DIR/scalekit-auth/agent.sock, else a private directory under the temp dir).
-/// token, exec and request ask it first; it serves a token only while more than
+/// token, exec, request and tools run use it first; it serves a token only while more than
 /// max(60 s, --min-ttl) of it is left, and fetches it once however many ask. Nothing is
 /// written to disk. Runs in the foreground (for systemd or launchd) unless --detach.
 #[derive(Debug, Args)]
@@ -577,14 +598,26 @@ pub(crate) struct AgentArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentAction {
     /// Show the cached entries (service, identifier, expiry; never a token)
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent status
+  scalekit-auth agent status --json | jq '.entries[].service'")]
     Status {
         /// Print JSON
         #[arg(long)]
         json: bool,
     },
     /// Stop the agent (its socket is removed)
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent stop
+  scalekit-auth agent stop && scalekit-auth agent --detach   # restart it")]
     Stop,
     /// Forget every cached token
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent flush
+  scalekit-auth agent flush   # after revoking access in the Scalekit dashboard")]
     Flush,
 }
 
@@ -595,8 +628,8 @@ pub(crate) struct WaitArgs {
     #[arg(long)]
     pub(crate) wait: bool,
 
-    /// How long --wait (or an interactive authorization) waits, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long --wait (or an interactive authorization) waits, in seconds (at most 86400)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]

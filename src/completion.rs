@@ -4,15 +4,10 @@
 //! the candidates. That is what lets SERVICE arguments complete from the user's
 //! `config.toml`, which a static script could not know.
 
-use std::ffi::OsString;
-
 use clap::CommandFactory;
-use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::{CompleteEnv, Shells};
 
 use crate::cli::Cli;
-use crate::config::{self, Env, Paths, resolve};
-use crate::output::safe;
 
 /// The variable that turns a run into a completion request. Specific to this tool, so that a
 /// `COMPLETE` set for some other program never changes what `scalekit-auth` does.
@@ -60,35 +55,6 @@ const ZSH_AUTOLOAD: &str = r#"if [[ "${funcstack[1]}" == "_scalekit-auth" ]]; th
     _clap_dynamic_completer_scalekit_auth "$@"
 fi
 "#;
-
-/// The configured service names, for SERVICE arguments (the engine filters them by what is
-/// typed). Reads `config.toml` from the directory the resolver picks without flags
-/// (`SCALEKIT_AUTH_CONFIG_DIR`, from the environment or a named env file, else the default);
-/// `--config-dir` on the command line is not visible to a value completer. Any error gives
-/// no candidates and prints nothing: a completion must never write to the terminal.
-pub(crate) fn service_candidates() -> Vec<CompletionCandidate> {
-    let Ok(env) = Env::load(None) else {
-        return Vec::new();
-    };
-    let dir = resolve::config_dir(None, &env).map(|d| d.value);
-    let Ok(paths) = Paths::new(dir) else {
-        return Vec::new();
-    };
-    let Ok(config) = config::load(&paths) else {
-        return Vec::new();
-    };
-    // config.toml is outside text: a key that is not a valid service name is no candidate
-    // (a shell would insert it as typed), and the description is made visible.
-    config
-        .services
-        .into_iter()
-        .filter(|(name, _)| config::validate_service(name).is_ok_and(|valid| valid == *name))
-        .map(|(name, service)| {
-            let help = safe::line(&service.connection_name).into_owned();
-            CompletionCandidate::new(OsString::from(name)).help(Some(help.into()))
-        })
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,9 @@
 //! Exit codes and the mapping from errors to them.
 //!
-//! Commands return `anyhow::Result<ExitStatus>`; `main.rs` maps an error to a code once,
-//! by finding a [`CliError`] (or a `scalekit::ApiError`) in the error's chain.
+//! Commands return `anyhow::Result<ExitStatus>` and never print their failures: `main.rs`
+//! prints an error once and maps it to a code, by finding a [`Partial`] (data already on
+//! stdout, errors still to print), a [`CliError`], or a `scalekit::ApiError` or
+//! `scalekit::SetupError` in the error's chain.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -63,6 +65,8 @@ pub(crate) enum ErrorKind {
     AuthorizationRequired,
     Unreachable,
     Failed,
+    /// A tool that Scalekit ran (or may have run) failed: exit 1, `--json` code `tool_failed`.
+    ToolFailed,
     Interrupted,
 }
 
@@ -74,7 +78,7 @@ impl ErrorKind {
             Self::NotConfigured => ExitStatus::NotConfigured,
             Self::AuthorizationRequired => ExitStatus::AuthorizationRequired,
             Self::Unreachable => ExitStatus::Unreachable,
-            Self::Failed => ExitStatus::Failure,
+            Self::Failed | Self::ToolFailed => ExitStatus::Failure,
             Self::Interrupted => ExitStatus::Interrupted,
         }
     }
@@ -86,6 +90,7 @@ impl ErrorKind {
             Self::NotConfigured => "not_configured",
             Self::AuthorizationRequired => "authorization_required",
             Self::Unreachable => "unreachable",
+            Self::ToolFailed => "tool_failed",
             // cli.md's list of codes has no "interrupted"; the exit code (130) tells.
             Self::Failed | Self::Interrupted => "failed",
         }
@@ -106,7 +111,14 @@ pub(crate) struct CliError {
     pub(crate) kind: ErrorKind,
     pub(crate) message: String,
     pub(crate) hint: Option<String>,
-    pub(crate) link: Option<PendingLink>,
+    /// Boxed, like `execution_id`: keeps `Result<_, CliError>` small.
+    pub(crate) link: Option<Box<PendingLink>>,
+    /// The tool execution this error is about (`tool_failed`), when Scalekit named it.
+    /// Boxed: errors travel in `Result`s, and this one is rare.
+    pub(crate) execution_id: Option<Box<str>>,
+    /// Lines shown under the `error:` line, one problem each (never in `--json`, whose
+    /// message carries them).
+    pub(crate) details: Vec<String>,
 }
 
 impl CliError {
@@ -116,6 +128,8 @@ impl CliError {
             message: message.into(),
             hint: None,
             link: None,
+            execution_id: None,
+            details: Vec::new(),
         }
     }
 
@@ -146,8 +160,14 @@ impl CliError {
     }
 
     #[must_use]
+    pub(crate) fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    #[must_use]
     pub(crate) fn with_link(mut self, link: PendingLink) -> Self {
-        self.link = Some(link);
+        self.link = Some(Box::new(link));
         self
     }
 }
@@ -159,6 +179,40 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+/// A run that failed after its data, or part of it, went to stdout: `token a b` with a
+/// service failing, `status` with a problem row, `tools run --dry-run` with problems. The
+/// command returns it as its error; `main.rs` prints `errors` on stderr in order, then
+/// `hint`, and exits with `status`. No `--json` error document follows: the command's own
+/// document is already on stdout, and stdout holds exactly one.
+#[derive(Debug)]
+pub(crate) struct Partial {
+    pub(crate) status: ExitStatus,
+    pub(crate) errors: Vec<CliError>,
+    pub(crate) hint: Option<String>,
+}
+
+impl Partial {
+    /// Every error in `errors`, exiting with the most severe of their codes.
+    pub(crate) fn of(errors: Vec<CliError>) -> Self {
+        Self {
+            status: most_severe(errors.iter().map(|e| e.kind)),
+            errors,
+            hint: None,
+        }
+    }
+}
+
+impl fmt::Display for Partial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.errors.first() {
+            Some(err) => f.write_str(&err.message),
+            None => write!(f, "failed (exit {})", self.status.code()),
+        }
+    }
+}
+
+impl std::error::Error for Partial {}
 
 /// Finds what an error means for the user: its kind (exit code), message and hint.
 /// A [`CliError`] anywhere in the chain wins; Scalekit errors map by what Scalekit said;
@@ -173,6 +227,17 @@ pub(crate) fn classify(err: &anyhow::Error) -> CliError {
                 cli.message = format!("{}: {}", outer.join(": "), cli.message);
             }
             return cli;
+        }
+        if let Some(setup) = cause.downcast_ref::<crate::scalekit::SetupError>() {
+            let cli = if setup.usage {
+                CliError::usage(format!("{err:#}"))
+            } else {
+                CliError::failed(format!("{err:#}"))
+            };
+            return match &setup.hint {
+                Some(hint) => cli.with_hint(hint.clone()),
+                None => cli,
+            };
         }
         if let Some(api) = cause.downcast_ref::<crate::scalekit::ApiError>() {
             return from_api_error(api, &format!("{err:#}"));
@@ -213,8 +278,27 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
                 None => CliError::failed(message),
             }
         }
+        ApiError::UntrustedCertificate { .. } => CliError::failed(message).with_hint(
+            "if a proxy or a local server uses its own CA, point SSL_CERT_FILE or SSL_CERT_DIR \
+             at it; otherwise do not retry: the connection may be intercepted",
+        ),
         ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
     }
+}
+
+/// The exit code for a set of failures: 4 over 5 over 1 (cli.md), then 3 and 2.
+pub(crate) fn most_severe(kinds: impl Iterator<Item = ErrorKind>) -> ExitStatus {
+    let rank = |k: ErrorKind| match k {
+        ErrorKind::Interrupted => 7,
+        ErrorKind::AuthorizationRequired => 6,
+        ErrorKind::Unreachable => 5,
+        ErrorKind::Failed | ErrorKind::ToolFailed => 4,
+        ErrorKind::NotConfigured => 3,
+        ErrorKind::Usage => 2,
+    };
+    kinds
+        .max_by_key(|k| rank(*k))
+        .map_or(ExitStatus::Success, ErrorKind::exit_status)
 }
 
 /// Whether the error is a closed stdout pipe (`| head`): the run ends quietly.
@@ -223,4 +307,23 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_order() {
+        use ErrorKind::*;
+        assert_eq!(
+            most_severe([Failed, Unreachable].into_iter()),
+            ExitStatus::Unreachable
+        );
+        assert_eq!(
+            most_severe([Unreachable, AuthorizationRequired, Failed].into_iter()),
+            ExitStatus::AuthorizationRequired
+        );
+        assert_eq!(most_severe(std::iter::empty()), ExitStatus::Success);
+    }
 }

@@ -49,7 +49,8 @@ fn completion_files() -> Vec<(PathBuf, String)> {
     .collect()
 }
 
-/// `scalekit-auth.1` and `scalekit-auth-<command>.1` for every visible subcommand.
+/// `scalekit-auth.1` and `scalekit-auth-<command>.1` for every visible subcommand, and
+/// `scalekit-auth-<command>-<subcommand>.1` for theirs (`tools run`).
 fn man_pages() -> Vec<(PathBuf, String)> {
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
@@ -61,7 +62,16 @@ fn man_pages() -> Vec<(PathBuf, String)> {
     let see_also: Vec<String> = subcommands.iter().map(display_name).collect();
     let mut pages = vec![man_page(root, &see_also)];
     for sub in subcommands {
+        let parent = display_name(&sub);
+        let nested: Vec<clap::Command> = sub
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+            .cloned()
+            .collect();
         pages.push(man_page(sub, &[BIN.to_owned()]));
+        for nested in nested {
+            pages.push(man_page(nested, &[BIN.to_owned(), parent.clone()]));
+        }
     }
     pages
 }

@@ -132,14 +132,19 @@ impl Output {
         to_stderr(&block);
     }
 
-    /// An error: `error: …`, the magic link when there is one, then `hint: …`. Always printed;
-    /// every part through [`shown`].
+    /// An error: `error: …`, its detail lines (each indented by two spaces and through
+    /// [`shown`] on its own, so a newline inside one cannot forge a line), the magic link
+    /// when there is one, then `hint: …`. Always printed; every part through [`shown`].
+    /// Only `main.rs` prints errors: commands return them.
     pub(crate) fn error(&self, err: &CliError) {
         let mut text = format!(
             "{} {}\n",
             style("error:").red().bold().for_stderr(),
             shown(&err.message)
         );
+        for detail in &err.details {
+            text.push_str(&format!("  {}\n", shown(detail)));
+        }
         if let Some(link) = &err.link {
             let expiry = link
                 .expires_at
@@ -174,6 +179,9 @@ impl Output {
         if err.kind == ErrorKind::AuthorizationRequired {
             obj["link"] = err.link.as_ref().map(|l| l.link.clone()).into();
             obj["link_expires_at"] = err.link.as_ref().and_then(|l| l.expires_at.clone()).into();
+        }
+        if err.kind == ErrorKind::ToolFailed {
+            obj["execution_id"] = err.execution_id.as_deref().into();
         }
         serde_json::json!({ "error": obj })
     }
@@ -291,15 +299,7 @@ pub(crate) fn over_ssh(env: &crate::config::Env) -> bool {
 /// fatal.
 pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
     const HANDOVER: Duration = Duration::from_secs(2);
-    let mut cmd = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
+    let mut cmd = opener();
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
@@ -316,6 +316,26 @@ pub(crate) fn open_in_browser(url: &str) -> io::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// The platform's opener, to which the link is then given as one argument that no shell
+/// parses (SECURITY.md, "Opening links"). On Windows that is `rundll32`'s URL handler, not
+/// `cmd /C start`, where `&` in a link would run a command.
+fn opener() -> std::process::Command {
+    #[cfg(windows)]
+    {
+        let mut cmd = std::process::Command::new("rundll32.exe");
+        cmd.arg("url.dll,FileProtocolHandler");
+        cmd
+    }
+    #[cfg(target_os = "macos")]
+    {
+        std::process::Command::new("open")
+    }
+    #[cfg(not(any(windows, target_os = "macos")))]
+    {
+        std::process::Command::new("xdg-open")
+    }
 }
 
 #[cfg(test)]
@@ -340,6 +360,17 @@ mod tests {
         assert_eq!(t, "A                B\na\\e]0;pwned\\x07  b\\nc\n");
         let _ = crate::secret::Secret::new("shown-HIDDEN-secret");
         assert_eq!(shown("x shown-HIDDEN-secret\r\n"), "x [redacted]\\r\\n");
+    }
+
+    #[test]
+    fn the_opener_is_no_shell() {
+        let cmd = super::opener();
+        let program = cmd.get_program().to_string_lossy().to_ascii_lowercase();
+        for shell in ["cmd", "cmd.exe", "sh", "bash", "powershell"] {
+            assert_ne!(program, shell);
+        }
+        #[cfg(windows)]
+        assert_eq!(program, "rundll32.exe");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the terminal; every prompt has a flag that answers it instead. Prompts render on stderr.
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
-use dialoguer::{Confirm, Input, Password};
+use dialoguer::{Confirm, Input, Password, Select};
 
 use crate::output::safe;
 use crate::secret::Secret;
@@ -59,6 +59,16 @@ pub(crate) fn confirm(prompt: &str, default: bool) -> anyhow::Result<bool> {
         .interact()?)
 }
 
+/// Asks to choose one of `items` (already safe to show); returns its index.
+pub(crate) fn select(prompt: &str, items: &[String]) -> anyhow::Result<usize> {
+    let theme = theme();
+    Ok(Select::with_theme(theme.as_ref())
+        .with_prompt(prompt)
+        .items(items)
+        .default(0)
+        .interact()?)
+}
+
 /// Makes Ctrl-C at a prompt end the run cleanly: exit 130 with the terminal as it was.
 ///
 /// dialoguer turns echo off while the secret is typed; the default SIGINT would kill the
@@ -73,10 +83,7 @@ pub(crate) fn restore_terminal_on_interrupt() {
             return;
         };
         std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = crate::runtime::new() else {
                 return;
             };
             runtime.block_on(async {
@@ -87,7 +94,7 @@ pub(crate) fn restore_terminal_on_interrupt() {
                         &saved,
                     );
                     let _ = console::Term::stderr().show_cursor();
-                    eprintln!();
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n");
                     std::process::exit(130);
                 }
             });

@@ -138,10 +138,10 @@ mod tests {
     use std::time::Duration;
 
     use super::Secret;
-    use crate::commands::Target;
-    use crate::commands::token::{Credential, Scheme};
     use crate::config::resolve::{Layer, Setting, Source};
     use crate::config::{Config, Env, Import, ServiceConfig, StoredCredentials};
+    use crate::flows::context::Target;
+    use crate::flows::credentials::{Credential, Scheme};
     use crate::scalekit::ClientOptions;
     use crate::scalekit::types::{
         AccountEnvelope, ConnectedAccount, OauthToken, StaticAuth, TokenResponse,

@@ -15,11 +15,13 @@ pub(crate) fn run(ctx: &Context, args: &AgentArgs) -> anyhow::Result<ExitStatus>
     use crate::cli::AgentAction;
     let path = crate::agent::socket_path(&ctx.env);
     match &args.action {
-        None if args.detach => super::block_on(unix::detach(ctx, args, &path)),
-        None => super::block_on(unix::foreground(ctx, args, &path)),
-        Some(AgentAction::Status { json }) => super::block_on(unix::status(ctx, &path, *json)),
-        Some(AgentAction::Stop) => super::block_on(unix::stop(ctx, &path)),
-        Some(AgentAction::Flush) => super::block_on(unix::flush(ctx, &path)),
+        None if args.detach => crate::runtime::block_on(unix::detach(ctx, args, &path)),
+        None => crate::runtime::block_on(unix::foreground(ctx, args, &path)),
+        Some(AgentAction::Status { json }) => {
+            crate::runtime::block_on(unix::status(ctx, &path, *json))
+        }
+        Some(AgentAction::Stop) => crate::runtime::block_on(unix::stop(ctx, &path)),
+        Some(AgentAction::Flush) => crate::runtime::block_on(unix::flush(ctx, &path)),
     }
 }
 

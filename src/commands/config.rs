@@ -1,13 +1,20 @@
-//! `config`: add, replace, show or remove a service → connection mapping. No network.
+//! `config`: add, replace, show or remove a service → connection mapping. No network, except
+//! `--provider`, which lists the provider's connections to find the one to map.
 
 use serde_json::json;
 
-use super::Context;
+use super::{Context, interruptible};
 use crate::cli::ConfigArgs;
 use crate::config::{self as cfg, resolve};
 use crate::error::{CliError, ExitStatus};
 use crate::hosts;
 use crate::output::safe;
+use crate::prompt;
+use crate::runtime::block_on;
+use crate::scalekit::tools::Connection;
+
+/// Where connections are created and finished.
+const DASHBOARD_PAGE: &str = "the Scalekit dashboard, Agent Auth > Connections";
 
 pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
     let service = cfg::validate_service(&args.service)?;
@@ -29,7 +36,15 @@ pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus
         ctx.out.success(&format!("removed {service}"));
         return Ok(ExitStatus::Success);
     }
-    if let Some(connection_name) = &args.connection_name {
+    let picked;
+    let connection_name = match &args.provider {
+        Some(provider) => {
+            picked = pick_connection(ctx, &service, provider, args.json)?;
+            Some(&picked)
+        }
+        None => args.connection_name.as_ref(),
+    };
+    if let Some(connection_name) = connection_name {
         cfg::validate_connection_name(connection_name)?;
         cfg::update(&ctx.paths, |edit| {
             edit.set_service(&service, connection_name, args.identifier.as_deref());
@@ -106,6 +121,103 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
         ctx.out.data(&text)?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// The provider's one usable (`COMPLETED`, enabled) connection; several: a choice at a
+/// terminal, else exit 2 listing them; none: exit 3 saying what exists and what to finish.
+fn pick_connection(
+    ctx: &Context,
+    service: &str,
+    provider: &str,
+    json: bool,
+) -> anyhow::Result<String> {
+    let config = ctx.config()?;
+    let client = ctx.client(&config)?;
+    let (mine, others) = block_on(interruptible(async {
+        let listed = client.list_connections(Some(provider)).await?;
+        let (mine, mut others): (Vec<Connection>, Vec<Connection>) = listed
+            .into_iter()
+            .partition(|c| c.provider.eq_ignore_ascii_case(provider));
+        if mine.is_empty() {
+            // Nothing of that provider: say what the environment has instead.
+            others = client.list_connections(None).await?;
+        }
+        anyhow::Ok((mine, others))
+    }))?;
+    let usable: Vec<&Connection> = mine
+        .iter()
+        .filter(|c| c.usable() && cfg::validate_connection_name(&c.key_id).is_ok())
+        .collect();
+    match usable.as_slice() {
+        [one] => Ok(one.key_id.clone()),
+        [] => Err(no_usable_connection(provider, &mine, &others).into()),
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|c| safe::line(&c.key_id).into_owned())
+                .collect();
+            if ctx.interactive(json) {
+                prompt::restore_terminal_on_interrupt();
+                let prompt = format!("{service}: which {} connection?", safe::line(provider));
+                let choice = prompt::select(&prompt, &names)?;
+                return Ok(several[choice].key_id.clone());
+            }
+            Err(CliError::usage(format!(
+                "{} connections of provider {} can be used: {}",
+                several.len(),
+                safe::line(provider),
+                names.join(", ")
+            ))
+            .with_hint(format!("scalekit-auth config {service} {}", names[0]))
+            .into())
+        }
+    }
+}
+
+fn no_usable_connection(provider: &str, mine: &[Connection], others: &[Connection]) -> CliError {
+    let describe = |c: &Connection| {
+        format!(
+            "{} ({}{})",
+            safe::line(&c.key_id),
+            safe::line(&c.status),
+            if c.enabled { "" } else { ", disabled" }
+        )
+    };
+    let message = if mine.is_empty() {
+        format!(
+            "no connection of provider {} in this environment",
+            safe::line(provider)
+        )
+    } else {
+        let list: Vec<String> = mine.iter().map(describe).collect();
+        format!(
+            "no usable connection of provider {}: {} (only COMPLETED, enabled connections can \
+             be authorized)",
+            safe::line(provider),
+            list.join(", ")
+        )
+    };
+    let mut hint = if mine.is_empty() {
+        format!(
+            "create a {} connection in {DASHBOARD_PAGE}",
+            safe::line(provider)
+        )
+    } else {
+        format!("finish or enable it in {DASHBOARD_PAGE}")
+    };
+    let mut providers: Vec<String> = others
+        .iter()
+        .map(|c| safe::line(&c.provider).into_owned())
+        .collect();
+    providers.sort();
+    providers.dedup();
+    if !providers.is_empty() {
+        hint.push_str(&format!(
+            "; other providers here: {} (see scalekit-auth connections)",
+            providers.join(", ")
+        ));
+    }
+    CliError::not_configured(message).with_hint(hint)
 }
 
 fn not_mapped(service: &str) -> CliError {

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use super::authorize::FlowOptions;
-use super::token::{self, FetchOptions};
 use super::{Context, Target};
 use crate::cli::ExecArgs;
-use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::error::{self, CliError, ErrorKind, ExitStatus, Partial};
+use crate::flows::authorization::FlowOptions;
+use crate::flows::credentials::{self as token, FetchOptions};
 use crate::flows::env_names;
 use crate::secret::Secret;
 
@@ -42,10 +42,11 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         flow: FlowOptions {
             wait: true,
             timeout: Duration::from_secs(args.auth.timeout),
-            qr: args.auth.qr,
+            qr: args.auth.qr.into(),
             open: false,
             force: false,
             interactive,
+            account_missing: false,
         },
         min_ttl: Duration::from_secs(args.min_ttl),
         rerun_hint: |_| {
@@ -65,10 +66,7 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         .collect();
     if !failures.is_empty() {
         // The command runs with every token or not at all.
-        for err in &failures {
-            ctx.out.error(err);
-        }
-        return Ok(token::most_severe(failures.iter().map(|e| e.kind)));
+        return Err(Partial::of(failures).into());
     }
     let creds: Vec<token::Credential> = outcomes.into_iter().flatten().collect();
     // No environment variable can hold a NUL: say whose credential it is, rather than
@@ -89,19 +87,25 @@ pub(crate) async fn run(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitSt
         .zip(creds)
         .map(|(name, cred)| (name, cred.value))
         .collect();
-    run_child(ctx, program, program_args, &env).await
+    run_child(program, program_args, &env).await
 }
 
 /// Runs the command with the tokens added to this process's environment, forwarding
 /// signals while it runs, and turns how it ended into our exit code.
 async fn run_child(
-    ctx: &Context,
     program: &str,
     program_args: &[String],
     env: &[(String, Secret)],
 ) -> anyhow::Result<ExitStatus> {
     let mut command = tokio::process::Command::new(program);
     command.args(program_args);
+    // The child gets the tokens it asked for, never this tool's own secrets (SECURITY.md,
+    // "Children"), whether they came from the environment or a named env file.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_scalekit_secret) {
+            command.env_remove(&name);
+        }
+    }
     for (name, value) in env {
         // The only place the token leaves this process: the child's environment.
         command.env(name, value.expose());
@@ -112,7 +116,7 @@ async fn run_child(
     let forwarder = signals::Forwarder::install()?;
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(err) => return Ok(cannot_start(ctx, program, &err)),
+        Err(err) => return Err(cannot_start(program, &err).into()),
     };
     #[cfg(unix)]
     let status = forwarder.wait(&mut child).await?;
@@ -121,8 +125,18 @@ async fn run_child(
     Ok(exit_status(status))
 }
 
+/// A `SCALEKIT_*` variable that holds a secret: the client secret, and any other
+/// `SCALEKIT_*` secret, token, password or key.
+fn is_scalekit_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("SCALEKIT_")
+        && ["SECRET", "TOKEN", "PASSWORD", "KEY"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
 /// 127 for a command that is not found, 126 for one that cannot be run, as a shell says.
-fn cannot_start(ctx: &Context, program: &str, err: &std::io::Error) -> ExitStatus {
+fn cannot_start(program: &str, err: &std::io::Error) -> Partial {
     let (code, why, hint) = match err.kind() {
         std::io::ErrorKind::NotFound => (
             NOT_FOUND,
@@ -140,10 +154,14 @@ fn cannot_start(ctx: &Context, program: &str, err: &std::io::Error) -> ExitStatu
             "check that it is a program this system can run",
         ),
     };
-    ctx.out.error(
-        &CliError::new(ErrorKind::Failed, format!("cannot run {program:?}: {why}")).with_hint(hint),
-    );
-    ExitStatus::Code(code)
+    Partial {
+        status: ExitStatus::Code(code),
+        errors: vec![
+            CliError::new(ErrorKind::Failed, format!("cannot run {program:?}: {why}"))
+                .with_hint(hint),
+        ],
+        hint: None,
+    }
 }
 
 /// The child's exit code as ours; 128+N when it died of signal N.

@@ -281,7 +281,7 @@ fn verify(
         retry_budget: scalekit::DEFAULT_RETRY_BUDGET,
         observer: ctx.out.request_observer(),
     })?;
-    super::block_on(client.verify_credentials())?;
+    crate::runtime::block_on(client.verify_credentials())?;
     ctx.out.success("Scalekit accepted the credentials");
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::scalekit::types::format_timestamp;
 
 pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
     if args.remote {
-        return super::block_on(remote(ctx, args));
+        return crate::runtime::block_on(remote(ctx, args));
     }
     let config = ctx.config()?;
     let rows: Vec<(String, String, Option<String>)> = config

@@ -8,12 +8,12 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use super::authorize::{self, FlowOptions};
-use super::token;
 use super::{Context, Target};
 use crate::agent::Agent;
 use crate::cli::RequestArgs;
 use crate::error::{CliError, ErrorKind, ExitStatus};
+use crate::flows::authorization::{self as authorize, FlowOptions};
+use crate::flows::credentials as token;
 use crate::hosts::ApiUrl;
 use crate::scalekit::types::AccountStatus;
 use crate::scalekit::{ProxyAnswer, ProxyRefusal, ProxyRequest, is_idempotent};
@@ -113,6 +113,7 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
             // Not authorized: Scalekit refused before forwarding, so sending once more after
             // the user approves is safe, whatever the method.
             Some(ProxyRefusal::AccountNotFound | ProxyRefusal::AccountNotActive) => {
+                // The one lookup after the proxy's refusal; the flows below reuse its answer.
                 let status = client
                     .account_details(&target.connection_name, &target.identifier)
                     .await?
@@ -134,10 +135,11 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
                     let options = FlowOptions {
                         wait: true,
                         timeout: Duration::from_secs(args.auth.timeout),
-                        qr: args.auth.qr,
+                        qr: args.auth.qr.into(),
                         open: false,
                         force: false,
                         interactive,
+                        account_missing: status == AccountStatus::Unspecified,
                     };
                     authorize::flow(ctx, &client, &target, options).await?;
                     authorized = true;
@@ -179,8 +181,8 @@ fn relay(
             target.service
         ));
     }
-    ctx.out.error(&err);
-    Ok(ExitStatus::Failure)
+    // The body is on stdout already; the error follows on stderr (exit 1).
+    Err(err.into())
 }
 
 fn usage_shape(message: &str) -> CliError {
@@ -231,13 +233,21 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>, CliEr
 }
 
 /// An API path as given (a missing leading `/` is added), refused when it has spaces,
-/// control characters, a fragment, or `.`/`..` segments (which would step out of the
-/// proxy's path).
+/// control characters, a backslash, a fragment, `.`/`..` segments (which would step out of
+/// the proxy's path), or starts with `//` (which reads as another host).
 fn api_path(text: &str) -> Result<String, CliError> {
     let invalid = |why: &str| CliError::usage(format!("invalid API path {text:?}: {why}"));
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid(
             "it holds spaces or control characters (percent-encode them)",
+        ));
+    }
+    if text.contains('\\') {
+        return Err(invalid("it holds a backslash"));
+    }
+    if text.starts_with("//") {
+        return Err(invalid(
+            "it starts with // (read as another host); a path starts with a single /",
         ));
     }
     if text.contains('#') {
@@ -323,6 +333,8 @@ mod tests {
             "/a/%2E%2e/b",
             "/a b",
             "/a#b",
+            "//evil.com/x",
+            "/a\\b",
         ] {
             assert!(api_path(bad).is_err(), "{bad}");
         }

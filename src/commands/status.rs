@@ -2,15 +2,14 @@
 //! pulling a token (`/details`, never `/auth`). `--all-identities` lists every account of each
 //! service's connection instead (the connected-accounts list, filtered by connector).
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::{Context, Target};
 use crate::cli::StatusArgs;
 use crate::config::{self as cfg, Config, resolve};
-use crate::error::{self, CliError, ErrorKind, ExitStatus};
+use crate::error::{self, CliError, ErrorKind, ExitStatus, Partial};
 use crate::output::{format_table, safe};
+use crate::runtime::join_all;
 use crate::scalekit::Client;
 use crate::scalekit::types::{ConnectedAccount, format_timestamp};
 
@@ -59,6 +58,13 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
             ctx.paths.credentials_file().display(),
             ctx.paths.credentials_file().display()
         ));
+    }
+    for warning in crate::permissions::warnings(
+        &ctx.paths.dir,
+        &ctx.paths.config_file(),
+        &ctx.paths.credentials_file(),
+    ) {
+        ctx.out.warn(&warning);
     }
     let names: Vec<String> = if args.services.is_empty() {
         config.services.keys().cloned().collect()
@@ -117,14 +123,11 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
             &rows,
         )?;
     }
-    if let Some(err) = cred_error {
-        ctx.out.error(&err);
-    }
-    for row in &rows {
-        if let Some(err) = &row.error {
-            ctx.out.error(err);
-        }
-    }
+    let errors: Vec<CliError> = cred_error
+        .into_iter()
+        .chain(rows.iter().filter_map(|row| row.error.clone()))
+        .collect();
+    let mut hint = None;
     if exit == ExitStatus::AuthorizationRequired
         && let Some(row) = rows.iter().find(|r| r.status != "ACTIVE")
     {
@@ -135,12 +138,21 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
             }
             _ => String::new(),
         };
-        ctx.out.hint(&format!(
+        hint = Some(format!(
             "scalekit-auth authorize {}{identifier}",
             row.service
         ));
     }
-    Ok(exit)
+    if errors.is_empty() && hint.is_none() && exit == ExitStatus::Success {
+        return Ok(exit);
+    }
+    // The table (or document) is on stdout; main prints the errors and the hint after it.
+    Err(Partial {
+        status: exit,
+        errors,
+        hint,
+    }
+    .into())
 }
 
 /// One row per service: its (configured, or `--identifier`) account's state, looked up
@@ -150,7 +162,7 @@ async fn service_rows(
     config: &Config,
     names: &[String],
     identifier: Option<&str>,
-    client: Option<Arc<Client>>,
+    client: Option<Client>,
     credentials: Credentials,
 ) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
@@ -173,21 +185,16 @@ async fn service_rows(
         }
     }
     if let Some(client) = client {
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, target) in targets {
-            let client = Arc::clone(&client);
-            tasks.spawn(async move {
+        let lookups = targets.iter().map(|(index, target)| {
+            let client = &client;
+            async move {
                 let result = client
                     .account_details(&target.connection_name, &target.identifier)
                     .await;
-                (index, result)
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            let (index, result) = match joined {
-                Ok(done) => done,
-                Err(err) => std::panic::resume_unwind(err.into_panic()),
-            };
+                (*index, result)
+            }
+        });
+        for (index, result) in join_all(lookups).await {
             let row = &mut rows[index];
             match result {
                 Ok(Some(account)) => {
@@ -213,7 +220,7 @@ async fn identity_rows(
     ctx: &Context,
     config: &Config,
     names: &[String],
-    client: Option<Arc<Client>>,
+    client: Option<Client>,
     credentials: Credentials,
 ) -> Vec<Row> {
     let mut groups: Vec<Vec<Row>> = Vec::new();
@@ -247,19 +254,16 @@ async fn identity_rows(
     let Some(client) = client else {
         return groups.into_iter().flatten().collect();
     };
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, service, connection, selected) in lookups {
-        let client = Arc::clone(&client);
-        tasks.spawn(async move {
-            let result = client.list_accounts(Some(&connection), None).await;
-            (index, service, connection, selected, result)
+    let lists = lookups
+        .into_iter()
+        .map(|(index, service, connection, selected)| {
+            let client = &client;
+            async move {
+                let result = client.list_accounts(Some(&connection), None).await;
+                (index, service, connection, selected, result)
+            }
         });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        let (index, service, connection, selected, result) = match joined {
-            Ok(done) => done,
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
-        };
+    for (index, service, connection, selected, result) in join_all(lists).await {
         let group = &mut groups[index];
         match result {
             Ok(accounts) if accounts.is_empty() => group[0].status = "NOT_FOUND".into(),
@@ -322,7 +326,7 @@ impl Row {
 async fn check_credentials(
     ctx: &Context,
     config: &Config,
-) -> anyhow::Result<(Credentials, Option<Arc<Client>>, Option<CliError>)> {
+) -> anyhow::Result<(Credentials, Option<Client>, Option<CliError>)> {
     // Missing credentials are a state to report; a refused URL (exit 2) or a client that
     // cannot be set up (exit 1) is not about the credentials and ends the command.
     let client = match ctx.client(config) {

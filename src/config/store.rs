@@ -141,7 +141,9 @@ fn wait_for_lock(file: &File, dir: &Path) -> io::Result<()> {
             Err(std::fs::TryLockError::Error(e)) => return Err(e),
         }
         if start.elapsed() >= LOCK_NOTICE_AFTER {
-            eprintln!(
+            // A closed stderr is ignored: nothing may make the process panic.
+            let _ = writeln!(
+                io::stderr().lock(),
                 "waiting for another scalekit-auth process to finish writing to {}",
                 dir.display()
             );

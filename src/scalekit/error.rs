@@ -15,6 +15,10 @@ pub(crate) enum ApiError {
         attempts: u32,
     },
 
+    /// The server's TLS certificate is not trusted: a hard failure, never retried.
+    #[error("TLS certificate not trusted for {host}: {detail}")]
+    UntrustedCertificate { host: String, detail: String },
+
     /// Scalekit kept answering 429/502/503/504 until the retry budget ran out.
     #[error(
         "Scalekit answered {status} to {method} {path} ({attempts} attempt{s}){retry}",
@@ -67,6 +71,17 @@ pub(crate) enum ApiError {
         path: String,
         detail: String,
     },
+}
+
+/// The HTTP client could not be set up (no usable TLS trust store, say).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct SetupError {
+    pub(crate) message: String,
+    /// What to do about it, when known.
+    pub(crate) hint: Option<String>,
+    /// The environment URL is refused (exit 2) rather than the machine unfit (exit 1).
+    pub(crate) usage: bool,
 }
 
 fn plural(n: u32) -> &'static str {

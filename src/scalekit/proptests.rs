@@ -10,14 +10,14 @@ use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::decode;
+use super::decode::decode;
 use super::types::{
     AccountEnvelope, GrpcError, ListPage, MagicLink, OAuthError, TokenResponse, format_timestamp,
     parse_timestamp,
 };
-use crate::commands::Target;
-use crate::commands::authorize::{human_duration, until};
-use crate::commands::token::credential;
+use crate::flows::authorization::{human_duration, until};
+use crate::flows::context::Target;
+use crate::flows::credentials::credential;
 
 /// `PROPTEST_CASES` when set, else a count small enough for every CI run.
 fn cases() -> ProptestConfig {

@@ -650,3 +650,24 @@ fn another_user_is_refused_by_the_agent_and_its_agent_by_clients() {
     status.assert_code(1);
     assert!(status.stderr.contains("another user"), "{}", status.stderr);
 }
+
+#[test]
+fn tools_run_through_a_warm_agent_costs_only_the_tool_call() {
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    let sock = use_socket(&mut w);
+    let _agent = start(&w, &sock, &[]);
+    let args = [
+        "tools",
+        "run",
+        "gmail",
+        "gmail_fetch_mails",
+        "--no-check",
+        "--json",
+    ];
+    w.run(&args).assert_code(0);
+    w.emu.clear_requests();
+    w.run(&args).assert_code(0);
+    assert_eq!(w.requests(), ["POST /api/v1/execute_tool"]);
+    assert_eq!(w.emu.executions().len(), 2, "each run executes once");
+}

@@ -60,6 +60,27 @@ fn completions_prints_the_committed_script_for_each_shell() {
     assert!(run.stderr.contains("tcsh"), "{}", run.stderr);
 }
 
+#[test]
+fn completions_without_a_shell_lists_the_shells() {
+    let w = World::new();
+    let run = w.run(&["completions"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "");
+    for (shell, _) in SCRIPTS {
+        assert!(run.stderr.contains(shell), "{shell}: {}", run.stderr);
+    }
+    assert!(
+        run.stderr.starts_with("error: which shell?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: scalekit-auth completions bash"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Loads the committed bash script in a bare bash, sets `COMP_*` as readline would for
 /// `words` (the last one is being completed) and calls the registered function.
 fn bash_complete(w: &World, words: &[&str]) -> Vec<String> {
@@ -91,7 +112,11 @@ printf '%s\n' "${COMPREPLY[@]}"
 #[test]
 fn bash_completes_commands_options_and_configured_services() {
     let w = world();
-    assert_eq!(bash_complete(&w, &["scalekit-auth", "to"]), ["token"]);
+    assert_eq!(
+        bash_complete(&w, &["scalekit-auth", "to"]),
+        ["token", "tools"]
+    );
+    assert_eq!(bash_complete(&w, &["scalekit-auth", "tok"]), ["token"]);
     assert_eq!(
         bash_complete(&w, &["scalekit-auth", "token", "--j"]),
         ["--json"]
@@ -178,7 +203,7 @@ fn zsh_completes_commands_options_and_configured_services() {
     let w = world();
     for load in [ZshLoad::Sourced, ZshLoad::Fpath] {
         assert_eq!(
-            zsh_complete(&w, load, "scalekit-auth to"),
+            zsh_complete(&w, load, "scalekit-auth tok"),
             "<scalekit-auth token >",
             "{load:?}"
         );
@@ -217,7 +242,7 @@ fn fish_completes_commands_options_and_configured_services() {
         return;
     }
     let w = world();
-    assert_eq!(fish_complete(&w, "scalekit-auth to"), ["token"]);
+    assert_eq!(fish_complete(&w, "scalekit-auth tok"), ["token"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token --j"), ["--json"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token gm"), ["gmail"]);
 }

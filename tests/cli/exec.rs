@@ -438,3 +438,66 @@ fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
     );
     assert_eq!(code, 0, "{screen}");
 }
+
+/// The child gets the tokens it asked for and never this tool's own secrets, whether they
+/// came from the environment or a named env file (SECURITY.md, "Children").
+#[test]
+fn the_child_never_gets_the_client_secret_or_another_scalekit_secret() {
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let gmail = w.seed_active("gmail_u3134a", "mess");
+    for (name, value) in [
+        ("SCALEKIT_ENV_URL", w.emu.url()),
+        ("SCALEKIT_CLIENT_ID", crate::harness::CLIENT_ID.to_owned()),
+        ("SCALEKIT_CLIENT_SECRET", crate::harness::SECRET.to_owned()),
+        ("SCALEKIT_API_TOKEN", "api-token-Vb3".to_owned()),
+        ("scalekit_other_password", "pw-Qz5".to_owned()),
+        ("UNRELATED_SECRET", "kept-Jt7".to_owned()),
+    ] {
+        w.env.insert(name.into(), value);
+    }
+    let env_file = w.home.path().join("env.txt");
+    let run = w.run(&[
+        "exec",
+        "gmail",
+        "--",
+        "sh",
+        "-c",
+        r#"env > "$1""#,
+        "sh",
+        env_file.to_str().unwrap(),
+    ]);
+    run.assert_code(0);
+    let env = read(&env_file);
+    assert!(
+        env.contains(&format!("GMAIL_ACCESS_TOKEN={gmail}")),
+        "{env}"
+    );
+    assert_no_secret(&env, &[crate::harness::SECRET, "api-token-Vb3", "pw-Qz5"]);
+    assert!(!env.contains("SCALEKIT_CLIENT_SECRET"), "{env}");
+    assert!(env.contains("UNRELATED_SECRET=kept-Jt7"), "{env}");
+    assert!(env.contains("SCALEKIT_CLIENT_ID="), "{env}");
+    // The same through a named env file.
+    w.env.remove("SCALEKIT_CLIENT_SECRET");
+    let dotenv = w.home.path().join("creds.env");
+    std::fs::write(
+        &dotenv,
+        format!("SCALEKIT_CLIENT_SECRET={}\n", crate::harness::SECRET),
+    )
+    .unwrap();
+    let run = w.run(&[
+        "--env-file",
+        dotenv.to_str().unwrap(),
+        "exec",
+        "gmail",
+        "--",
+        "sh",
+        "-c",
+        r#"env > "$1""#,
+        "sh",
+        env_file.to_str().unwrap(),
+    ]);
+    run.assert_code(0);
+    let env = read(&env_file);
+    assert!(env.contains("GMAIL_ACCESS_TOKEN="), "{env}");
+    assert_no_secret(&env, &[crate::harness::SECRET]);
+}

@@ -38,25 +38,41 @@ fn format(program: &str, args: &[&str], page: &Path) -> Option<(bool, String, St
 
 #[test]
 fn there_is_a_page_for_every_command() {
-    let help = World::new().run(&["--help"]);
-    help.assert_code(0);
-    let commands: Vec<&str> = help
-        .stdout
-        .split("Commands:\n")
-        .nth(1)
-        .expect("a Commands section")
-        .lines()
-        .take_while(|l| l.starts_with("  "))
-        // A wrapped description continues on a deeper-indented line.
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|c| *c != "help")
-        .collect();
-    assert!(commands.contains(&"completions"), "{commands:?}");
-    let mut want: Vec<String> = commands
-        .iter()
-        .map(|c| format!("scalekit-auth-{c}.1"))
-        .collect();
+    let w = World::new();
+    // The commands a `--help` lists in its Commands section.
+    let commands_of = |args: &[&str]| -> Vec<String> {
+        let help = w.run(args);
+        help.assert_code(0);
+        help.stdout
+            .split("Commands:\n")
+            .nth(1)
+            .map(|section| {
+                section
+                    .lines()
+                    .take_while(|l| l.starts_with("  "))
+                    // A wrapped description continues on a deeper-indented line.
+                    .filter(|l| !l.starts_with("   "))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|c| *c != "help")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let commands = commands_of(&["--help"]);
+    assert!(commands.contains(&"completions".to_owned()), "{commands:?}");
+    let mut want: Vec<String> = Vec::new();
+    for c in &commands {
+        want.push(format!("scalekit-auth-{c}.1"));
+        // Commands with commands of their own (`tools run`) get a page for each.
+        for nested in commands_of(&[c.as_str(), "--help"]) {
+            want.push(format!("scalekit-auth-{c}-{nested}.1"));
+        }
+    }
+    assert!(
+        want.contains(&"scalekit-auth-tools-run.1".to_owned()),
+        "{want:?}"
+    );
     want.push("scalekit-auth.1".into());
     want.sort();
     let have: Vec<String> = pages()

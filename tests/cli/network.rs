@@ -271,3 +271,27 @@ fn an_api_token_expired_mid_run_is_replaced_once() {
         ]
     );
 }
+
+/// `http://localhost` is loopback only as this machine resolves it; the client connects to
+/// the loopback addresses it resolved (a hosts file mapping elsewhere is refused: unit test
+/// `localhost_counts_as_loopback_only_when_every_address_is`).
+#[test]
+fn http_localhost_reaches_the_local_emulator() {
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let token = w.seed_active("gmail_u3134a", "mess");
+    let port = w.emu.url().rsplit(':').next().unwrap().to_owned();
+    for (name, value) in [
+        ("SCALEKIT_ENV_URL", format!("http://localhost:{port}")),
+        ("SCALEKIT_CLIENT_ID", crate::harness::CLIENT_ID.to_owned()),
+        ("SCALEKIT_CLIENT_SECRET", crate::harness::SECRET.to_owned()),
+    ] {
+        w.env.insert(name.into(), value);
+    }
+    let run = w.run(&["token", "gmail"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout.trim(), token);
+    assert_eq!(
+        w.requests(),
+        ["POST /oauth/token", "GET /api/v1/connected_accounts/auth"]
+    );
+}

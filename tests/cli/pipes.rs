@@ -136,3 +136,36 @@ fn a_big_list_into_head_ends_quietly() {
         &String::from_utf8_lossy(&out.stderr),
     );
 }
+
+/// A closed stderr (its reader gone, so every write fails with EPIPE) is no reason to
+/// panic: each command still ends with its own exit code.
+#[test]
+fn a_closed_stderr_never_makes_a_command_panic() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.seed_active("gmail_u3134a", "mess");
+    let empty = tempfile::tempdir().unwrap();
+    let empty_dir = empty.path().join("none");
+    let empty_dir = empty_dir.to_str().unwrap();
+    for (args, code) in [
+        (vec!["list"], 0),
+        (vec!["--config-dir", empty_dir, "list"], 0),
+        (vec!["-v", "list", "--remote"], 0),
+        (vec!["-v", "status"], 0),
+        (vec!["config", "drive", "gdrive_1"], 0),
+        (vec!["remove", "drive"], 0),
+        (vec!["token", "nosuch"], 3),
+        (vec!["authorize", "gmail", "--no-wait", "--force"], 4),
+        (vec!["nosuchcommand"], 2),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = w
+            .command(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+    }
+}

@@ -305,7 +305,7 @@ fn an_account_that_needs_authorization_is_exit_4_with_a_link() {
             "POST /api/v1/connected_accounts/magic_link",
         ]
     );
-    // No account at all: created, then linked.
+    // No account at all: looked up once (a 404 is an answer), created, then linked.
     w.emu.clear_requests();
     let run = w.run(&["request", "slack", "GET", "/api/auth.test"]);
     run.assert_code(4);
@@ -314,7 +314,6 @@ fn an_account_that_needs_authorization_is_exit_4_with_a_link() {
         [
             "POST /oauth/token",
             "GET /proxy/api/auth.test",
-            "GET /api/v1/connected_accounts/details",
             "GET /api/v1/connected_accounts/details",
             "POST /api/v1/connected_accounts",
             "POST /api/v1/connected_accounts/magic_link",
@@ -433,4 +432,15 @@ fn wait_authorizes_then_sends_once() {
         .map(|r| r.status)
         .collect();
     assert_eq!(forwarded, [404, 200]);
+    // Before the wait: one lookup after the proxy's 404, then create and link at once.
+    assert_eq!(
+        w.requests()[..5],
+        [
+            "POST /oauth/token",
+            "POST /proxy/gmail/v1/x",
+            "GET /api/v1/connected_accounts/details",
+            "POST /api/v1/connected_accounts",
+            "POST /api/v1/connected_accounts/magic_link",
+        ]
+    );
 }

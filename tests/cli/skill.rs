@@ -82,6 +82,8 @@ fn every_example_has_a_test() {
     assert_eq!(
         names,
         [
+            "tools",
+            "request",
             "token",
             "formats",
             "authorization-required",
@@ -132,6 +134,76 @@ fn every_exit_code_says_what_to_do() {
     }
     assert!(SKILL.contains("--wait"), "exit 4 says to wait");
     assert!(SKILL.contains("init --import connections.json --import .env"));
+}
+
+#[test]
+fn example_tools_discovers_reads_the_schema_checks_and_runs_once() {
+    let (w, gmail, github) = authorized();
+    let (run, curl) = run_example(&w, &example("tools"));
+    run.assert_code(0);
+    assert_eq!(curl, "");
+    // Three documents on stdout: the search, the schema, then the tool's data.
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&run.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}:\n{}", run.stdout));
+    assert_eq!(docs.len(), 3, "{}", run.stdout);
+    assert!(
+        docs[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "gmail_fetch_mails"),
+        "{}",
+        docs[0]
+    );
+    assert_eq!(docs[1]["name"], "gmail_fetch_mails");
+    assert!(docs[1]["input_schema"]["properties"]["max_results"].is_object());
+    // --dry-run said "valid" and ran nothing: the one execution is the last command's.
+    assert!(run.stderr.contains("valid"), "{}", run.stderr);
+    let executions = w.emu.executions();
+    assert_eq!(executions.len(), 1);
+    assert_eq!(executions[0].params, serde_json::json!({"max_results": 5}));
+    assert_eq!(docs[2], executions[0].data);
+    assert_no_secret(&format!("{}{}", run.stdout, run.stderr), &[&gmail, &github]);
+}
+
+#[test]
+fn example_request_goes_through_the_proxy() {
+    let (w, gmail, _) = authorized();
+    w.emu.set_upstream(Some("/_emulator/echo".into()));
+    let (run, curl) = run_example(&w, &example("request"));
+    run.assert_code(0);
+    assert_eq!(curl, "");
+    let echo = run.json();
+    assert_eq!(echo["path"], "/gmail/v1/users/me/profile");
+    assert_eq!(echo["headers"]["authorization"], format!("Bearer {gmail}"));
+    assert_eq!(
+        w.requests().last().map(String::as_str),
+        Some("GET /proxy/gmail/v1/users/me/profile")
+    );
+}
+
+#[test]
+fn the_migration_table_covers_every_mode_of_the_python_script() {
+    for flag in [
+        "--list-connections",
+        "--search-tools",
+        "--get-tool",
+        "--execute-tool",
+        "--tool-input",
+        "--identifier",
+        "--connection-name",
+        "--generate-link",
+        "--get-authorization",
+        "--proxy-request",
+    ] {
+        let row = SKILL
+            .lines()
+            .find(|l| l.starts_with("| `") && l.contains(flag))
+            .unwrap_or_else(|| panic!("{flag} is missing from SKILL.md's table"));
+        assert_eq!(row.matches(" | ").count(), 1, "{row}");
+    }
 }
 
 #[test]

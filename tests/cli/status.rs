@@ -166,3 +166,80 @@ fn warns_about_a_readable_credentials_file() {
         run.stderr
     );
 }
+
+/// Every case of SECURITY.md "Files": credentials.toml writable by group or others,
+/// config.toml or the directory writable by group or others, a file owned by another user.
+#[test]
+fn warns_about_every_open_or_foreign_configuration_file() {
+    let w = World::configured(&[]);
+    let set = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let creds = w.path("credentials.toml");
+    let config = w.path("config.toml");
+    let run = w.run(&["status"]);
+    run.assert_code(0);
+    assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
+    for (path, mode, fix) in [
+        (creds.clone(), 0o620, "chmod 600"),
+        (creds.clone(), 0o602, "chmod 600"),
+        (creds.clone(), 0o640, "chmod 600"),
+        (config.clone(), 0o664, "chmod go-w"),
+        (config.clone(), 0o646, "chmod go-w"),
+        (w.config_dir.clone(), 0o770, "chmod go-w"),
+        (w.config_dir.clone(), 0o707, "chmod go-w"),
+    ] {
+        let before = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        set(&path, mode);
+        let run = w.run(&["status"]);
+        set(&path, before);
+        run.assert_code(0);
+        let warning = format!("{} is ", path.display());
+        assert!(
+            run.stderr.contains("warning:") && run.stderr.contains(&warning),
+            "{path:?} {mode:o}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("{fix} {}", path.display())),
+            "{}",
+            run.stderr
+        );
+    }
+    // Owned by another user: only root can set that up.
+    if is_root() {
+        let chown = |path: &std::path::Path, uid: &str| {
+            let ok = std::process::Command::new("chown")
+                .args([uid, path.to_str().unwrap()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+        };
+        chown(&config, "12345");
+        let run = w.run(&["status"]);
+        chown(&config, "0");
+        run.assert_code(0);
+        assert!(
+            run.stderr.contains(&format!(
+                "{} is owned by another user (uid 12345)",
+                config.display()
+            )),
+            "{}",
+            run.stderr
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the owner check needs root"
+        );
+        eprintln!("skipped: the owner check needs root");
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}

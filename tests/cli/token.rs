@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use scalekit_emulator::SeedAccount;
+use scalekit_emulator::{Fault, SeedAccount};
 
 use crate::harness::{World, assert_no_secret};
 
@@ -180,7 +180,6 @@ fn absent_account_is_created_and_linked() {
         [
             "POST /oauth/token",
             "GET /api/v1/connected_accounts/auth",
-            "GET /api/v1/connected_accounts/details",
             "POST /api/v1/connected_accounts",
             "POST /api/v1/connected_accounts/magic_link",
         ]
@@ -424,4 +423,74 @@ fn min_ttl_takes_the_fresher_token_scalekit_gives_when_asked_again() {
     assert_eq!(run.json()["access_token"], fresh.as_str());
     let lookups = w.requests().iter().filter(|r| r.ends_with("/auth")).count();
     assert_eq!(lookups, 2);
+}
+
+/// `token --wait` for an account that does not exist yet: token, `/auth` (404), create and
+/// link (four requests, SECURITY.md), and only then the polls of the wait.
+#[test]
+fn wait_for_an_absent_account_costs_four_requests_before_the_wait() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    let emu = &w.emu;
+    let run = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..200 {
+                if let Some(link) = emu.magic_links().first() {
+                    assert!(emu.approve_link(&link.link));
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        w.run(&["token", "gmail", "--wait", "--no-qr", "--timeout", "30"])
+    });
+    run.assert_code(0);
+    assert_eq!(run.stdout.trim(), w.access_token("gmail_u3134a", "mess"));
+    let requests = w.requests();
+    assert_eq!(
+        requests[..4],
+        [
+            "POST /oauth/token",
+            "GET /api/v1/connected_accounts/auth",
+            "POST /api/v1/connected_accounts",
+            "POST /api/v1/connected_accounts/magic_link",
+        ]
+    );
+    // After that: only polls and the final `/auth`.
+    assert!(
+        requests[4..].iter().all(|r| r.starts_with("GET ")),
+        "{requests:?}"
+    );
+}
+
+/// The race a skipped `/details` leaves open: the account appears between the `/auth` 404
+/// and the create. The create's 409 covers it: the existing account gets the link.
+#[test]
+fn an_account_that_appears_after_the_404_is_linked_after_the_409() {
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.emu.seed(SeedAccount {
+        connector: "gmail_u3134a".into(),
+        identifier: "mess".into(),
+        status: Some("PENDING_AUTH".into()),
+        ..SeedAccount::default()
+    });
+    w.emu.queue_fault(Fault {
+        path: "/api/v1/connected_accounts/auth".into(),
+        status: Some(404),
+        ..Fault::default()
+    });
+    let run = w.run(&["token", "gmail"]);
+    run.assert_code(4);
+    assert_eq!(
+        w.requests(),
+        [
+            "POST /oauth/token",
+            "GET /api/v1/connected_accounts/auth",
+            "POST /api/v1/connected_accounts",
+            "GET /api/v1/connected_accounts/details",
+            "POST /api/v1/connected_accounts/magic_link",
+        ]
+    );
+    let links = w.emu.magic_links();
+    assert_eq!(links.len(), 1);
+    assert!(run.stderr.contains(&links[0].link), "{}", run.stderr);
 }

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Credential, Scheme, most_severe};
 use crate::cli::TokenArgs;
 use crate::commands::{Context, Target};
-use crate::error::{self, CliError, ExitStatus};
+use crate::error::{self, CliError, ExitStatus, Partial};
+use crate::flows::credentials::{Credential, Scheme};
 use crate::flows::env_names;
 use crate::output::Output;
 use crate::scalekit::types::format_timestamp;
@@ -34,8 +34,8 @@ pub(super) fn env_variables(
         .collect())
 }
 
-/// Prints the results in argument order and picks the exit code: the most severe failure
-/// (4 over 5 over 1, then the rest). `variables` are `--env`'s names, one per outcome.
+/// Prints the results in argument order; failures come back as a [`Partial`], whose exit
+/// code is the most severe failure's (4 over 5 over 1, then the rest). `variables` are `--env`'s names, one per outcome.
 pub(super) fn print(
     ctx: &Context,
     args: &TokenArgs,
@@ -48,7 +48,6 @@ pub(super) fn print(
         .filter_map(|o| o.as_ref().err())
         .map(error::classify)
         .collect();
-    let exit = most_severe(failures.iter().map(|e| e.kind));
     if args.format.json {
         let docs: Vec<Value> = names
             .iter()
@@ -69,17 +68,14 @@ pub(super) fn print(
             json!(docs)
         };
         ctx.out.json(&doc)?;
-        for err in &failures {
-            ctx.out.error(err);
+        if failures.is_empty() {
+            return Ok(ExitStatus::Success);
         }
-        return Ok(exit);
+        return Err(Partial::of(failures).into());
     }
     if !failures.is_empty() {
         // Either every line or none: a script reading line N must not get another service's.
-        for err in &failures {
-            ctx.out.error(err);
-        }
-        return Ok(exit);
+        return Err(Partial::of(failures).into());
     }
     let creds: Vec<Credential> = outcomes.into_iter().flatten().collect();
     // A line format is read by a shell or an HTTP client: a CR, LF, NUL or ESC in a value
@@ -97,10 +93,7 @@ pub(super) fn print(
         })
         .collect();
     if !unprintable.is_empty() {
-        for err in &unprintable {
-            ctx.out.error(err);
-        }
-        return Ok(ExitStatus::Failure);
+        return Err(Partial::of(unprintable).into());
     }
     let mut text = String::new();
     for (index, cred) in creds.iter().enumerate() {

@@ -7,361 +7,14 @@
 //! `token SERVICE --for-url URL` refuse a host that is not the service's, and the same
 //! commands without a service pick the one service that serves the host.
 
-use std::fmt;
+mod pattern;
+mod providers;
 
-use reqwest::Url;
-
+use self::pattern::Specificity;
+pub(crate) use self::pattern::{ApiUrl, HostPattern};
+use self::providers::{PROVIDERS, name_matches};
 use crate::config::{Config, ServiceConfig};
 use crate::error::CliError;
-
-/// A well-known provider: the names that identify it and its API hosts.
-struct Provider {
-    /// Shown in messages.
-    name: &'static str,
-    /// A service or connection name that is one of these, or starts with one followed by
-    /// `_`, `-`, `:`, a space or a digit, uses this provider (`gmail_u3134a`, `github-connect`).
-    aliases: &'static [&'static str],
-    /// Host patterns, optionally with a path prefix (see [`HostPattern`]).
-    hosts: &'static [&'static str],
-}
-
-/// Google's APIs share `*.googleapis.com` (and `www.googleapis.com` serves several of them
-/// under path prefixes), so each Google product lists its own hosts first and the shared
-/// wildcard last: the specific match wins, and a URL only the wildcard matches is ambiguous
-/// when two Google services are configured.
-const PROVIDERS: &[Provider] = &[
-    Provider {
-        name: "Gmail",
-        aliases: &["gmail"],
-        hosts: &[
-            "gmail.googleapis.com",
-            "www.googleapis.com/gmail",
-            "www.googleapis.com/upload/gmail",
-            "*.googleapis.com",
-        ],
-    },
-    Provider {
-        name: "Google Drive",
-        aliases: &["gdrive", "googledrive", "google_drive", "google-drive"],
-        hosts: &[
-            "drive.googleapis.com",
-            "www.googleapis.com/drive",
-            "www.googleapis.com/upload/drive",
-            "*.googleapis.com",
-        ],
-    },
-    Provider {
-        name: "Google Calendar",
-        aliases: &[
-            "gcal",
-            "googlecalendar",
-            "google_calendar",
-            "google-calendar",
-        ],
-        hosts: &["www.googleapis.com/calendar", "*.googleapis.com"],
-    },
-    Provider {
-        name: "Google Sheets",
-        aliases: &["gsheets", "googlesheets", "google_sheets", "google-sheets"],
-        hosts: &["sheets.googleapis.com", "*.googleapis.com"],
-    },
-    Provider {
-        name: "Google Docs",
-        aliases: &["gdocs", "googledocs", "google_docs", "google-docs"],
-        hosts: &["docs.googleapis.com", "*.googleapis.com"],
-    },
-    Provider {
-        name: "Google",
-        aliases: &["google", "youtube", "bigquery", "googlemeet", "gmeet"],
-        hosts: &["*.googleapis.com"],
-    },
-    Provider {
-        name: "Slack",
-        aliases: &["slack"],
-        hosts: &["slack.com/api", "files.slack.com"],
-    },
-    Provider {
-        name: "GitHub",
-        aliases: &["github", "gh"],
-        hosts: &["api.github.com", "uploads.github.com"],
-    },
-    Provider {
-        name: "GitLab",
-        aliases: &["gitlab"],
-        hosts: &["gitlab.com/api"],
-    },
-    Provider {
-        name: "Notion",
-        aliases: &["notion"],
-        hosts: &["api.notion.com"],
-    },
-    Provider {
-        name: "Linear",
-        aliases: &["linear"],
-        hosts: &["api.linear.app"],
-    },
-    Provider {
-        name: "HubSpot",
-        aliases: &["hubspot"],
-        hosts: &["api.hubapi.com", "api.hubspot.com"],
-    },
-    Provider {
-        name: "Salesforce",
-        aliases: &["salesforce", "sfdc"],
-        hosts: &["*.salesforce.com", "*.my.salesforce.com"],
-    },
-    Provider {
-        name: "Zendesk",
-        aliases: &["zendesk"],
-        hosts: &["*.zendesk.com"],
-    },
-    Provider {
-        name: "Atlassian (Jira, Confluence)",
-        aliases: &["jira", "confluence", "atlassian"],
-        hosts: &["*.atlassian.net", "api.atlassian.com"],
-    },
-    Provider {
-        name: "Microsoft Graph",
-        aliases: &[
-            "microsoft",
-            "msgraph",
-            "outlook",
-            "onedrive",
-            "sharepoint",
-            "office365",
-            "microsoftteams",
-            "msteams",
-        ],
-        hosts: &["graph.microsoft.com"],
-    },
-    Provider {
-        name: "Asana",
-        aliases: &["asana"],
-        hosts: &["app.asana.com/api"],
-    },
-    Provider {
-        name: "Airtable",
-        aliases: &["airtable"],
-        hosts: &["api.airtable.com"],
-    },
-    Provider {
-        name: "Dropbox",
-        aliases: &["dropbox"],
-        hosts: &["api.dropboxapi.com", "content.dropboxapi.com"],
-    },
-    Provider {
-        name: "Discord",
-        aliases: &["discord"],
-        hosts: &["discord.com/api"],
-    },
-    Provider {
-        name: "Figma",
-        aliases: &["figma"],
-        hosts: &["api.figma.com"],
-    },
-    Provider {
-        name: "Box",
-        aliases: &["box"],
-        hosts: &["api.box.com", "upload.box.com"],
-    },
-    Provider {
-        name: "Intercom",
-        aliases: &["intercom"],
-        hosts: &["api.intercom.io"],
-    },
-    Provider {
-        name: "Trello",
-        aliases: &["trello"],
-        hosts: &["api.trello.com"],
-    },
-    Provider {
-        name: "ClickUp",
-        aliases: &["clickup"],
-        hosts: &["api.clickup.com"],
-    },
-    Provider {
-        name: "monday.com",
-        aliases: &["monday"],
-        hosts: &["api.monday.com"],
-    },
-    Provider {
-        name: "Zoom",
-        aliases: &["zoom"],
-        hosts: &["api.zoom.us"],
-    },
-    Provider {
-        name: "Calendly",
-        aliases: &["calendly"],
-        hosts: &["api.calendly.com"],
-    },
-    Provider {
-        name: "Freshdesk",
-        aliases: &["freshdesk"],
-        hosts: &["*.freshdesk.com"],
-    },
-    Provider {
-        name: "Pipedrive",
-        aliases: &["pipedrive"],
-        hosts: &["api.pipedrive.com", "*.pipedrive.com"],
-    },
-    Provider {
-        name: "X (Twitter)",
-        aliases: &["twitter"],
-        hosts: &["api.twitter.com", "api.x.com"],
-    },
-    Provider {
-        name: "LinkedIn",
-        aliases: &["linkedin"],
-        hosts: &["api.linkedin.com"],
-    },
-];
-
-/// A host a service's token may be sent to: `api.example.com` or `*.example.com` (any
-/// subdomain, not the domain itself), optionally followed by a path prefix that the URL's
-/// path must start with, segment by segment (`slack.com/api` matches `/api/chat.postMessage`,
-/// not `/apis`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HostPattern {
-    wildcard: bool,
-    /// Lower-case, without the `*.`.
-    host: String,
-    /// `""`, or a prefix starting with `/` and not ending with one.
-    path: String,
-}
-
-/// How closely a pattern matched: an exact host beats a wildcard, then a longer path prefix
-/// beats a shorter one.
-type Specificity = (bool, usize);
-
-impl HostPattern {
-    /// Parses `[*.]host[/path]`; a leading `https://` or `http://` is ignored. The error says
-    /// what is wrong, without the value.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let text = ["https://", "http://"]
-            .iter()
-            .find_map(|scheme| {
-                text.get(..scheme.len())
-                    .filter(|head| head.eq_ignore_ascii_case(scheme))
-                    .map(|_| &text[scheme.len()..])
-            })
-            .unwrap_or(text);
-        let (host, path) = text.split_at(text.find('/').unwrap_or(text.len()));
-        let host = host.to_ascii_lowercase();
-        let host = host.strip_suffix('.').unwrap_or(&host);
-        let (wildcard, host) = match host.strip_prefix("*.") {
-            Some(rest) => (true, rest),
-            None => (false, host),
-        };
-        if host.is_empty() {
-            return Err("no host".into());
-        }
-        if host.contains(':') {
-            return Err("a port is not allowed (hosts match any port)".into());
-        }
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
-        if !host.split('.').all(label_ok) {
-            return Err("a host is letters, digits, dots and dashes, optionally after *.".into());
-        }
-        if path.chars().any(|c| c.is_whitespace() || c.is_control())
-            || path.contains(['?', '#', '*'])
-        {
-            return Err("the path prefix cannot hold spaces, ?, # or *".into());
-        }
-        Ok(Self {
-            wildcard,
-            host: host.to_owned(),
-            path: path.trim_end_matches('/').to_owned(),
-        })
-    }
-
-    /// How well the URL matches, or `None`.
-    fn matches(&self, url: &ApiUrl) -> Option<Specificity> {
-        let host_ok = if self.wildcard {
-            url.host
-                .strip_suffix(&self.host)
-                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
-        } else {
-            url.host == self.host
-        };
-        let path_ok = self.path.is_empty()
-            || url.path == self.path
-            || url
-                .path
-                .strip_prefix(&self.path)
-                .is_some_and(|rest| rest.starts_with('/'));
-        (host_ok && path_ok).then_some((!self.wildcard, self.path.len()))
-    }
-}
-
-impl fmt::Display for HostPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let star = if self.wildcard { "*." } else { "" };
-        write!(f, "{star}{}{}", self.host, self.path)
-    }
-}
-
-/// An `http(s)://` URL given for an API call: its host, for matching, and the path and query
-/// that the proxy forwards.
-#[derive(Debug, Clone)]
-pub(crate) struct ApiUrl {
-    /// Lower-case, without a trailing dot.
-    pub(crate) host: String,
-    /// Percent-encoded path, starting with `/`.
-    pub(crate) path: String,
-    /// `path` plus `?query` when there is one; the fragment is dropped.
-    pub(crate) path_and_query: String,
-}
-
-impl ApiUrl {
-    /// Whether the text is a full URL (`scheme://…`) rather than a path.
-    pub(crate) fn is_url(text: &str) -> bool {
-        text.trim_start()
-            .split_once("://")
-            .is_some_and(|(scheme, _)| {
-                !scheme.is_empty()
-                    && scheme
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-            })
-    }
-
-    /// Parses an `http://` or `https://` URL; anything else, or one with a user name or
-    /// password in it, is a usage error quoting it.
-    pub(crate) fn parse(text: &str) -> Result<Self, CliError> {
-        let url = Url::parse(text.trim())
-            .map_err(|e| CliError::usage(format!("{text:?} is not a valid URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(CliError::usage(format!(
-                "{text:?} is not an http:// or https:// URL"
-            )));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(CliError::usage(
-                "the URL holds a user name or password; leave credentials out of it",
-            ));
-        }
-        let Some(host) = url.host_str() else {
-            return Err(CliError::usage(format!("{text:?} has no host")));
-        };
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let path = url.path().to_owned();
-        let path_and_query = match url.query() {
-            Some(query) => format!("{path}?{query}"),
-            None => path.clone(),
-        };
-        Ok(Self {
-            host,
-            path,
-            path_and_query,
-        })
-    }
-}
 
 /// Where a service's hosts come from.
 #[derive(Debug, Clone)]
@@ -405,15 +58,6 @@ impl Hosts {
             Self::Unknown => "no known hosts".to_owned(),
         }
     }
-}
-
-/// Whether a service or connection name identifies a provider by one of its aliases.
-fn name_matches(name: &str, alias: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == alias
-        || name.strip_prefix(alias).is_some_and(|rest| {
-            rest.starts_with(|c: char| matches!(c, '_' | '-' | ':' | ' ') || c.is_ascii_digit())
-        })
 }
 
 /// The hosts a configured service may be called with. Bad patterns in config.toml are a
@@ -667,6 +311,12 @@ mod tests {
             "a b.com",
             "x.com/a?b",
             "*.*.x.com",
+            "*.com",
+            "https://*.com/",
+            " api.x.com",
+            "api.x.com\\evil",
+            "user@api.x.com",
+            "api.x.com\u{1b}",
         ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad:?}");
         }
@@ -682,8 +332,48 @@ mod tests {
         );
         assert!(ApiUrl::parse("ftp://x.com/a").is_err());
         assert!(ApiUrl::parse("https://me:pw@x.com/a").is_err());
+        for bad in [
+            "http://gmail.googleapis.com/x",
+            "https://gmail.googleapis.com\\@evil:443/x",
+            "https://gmail.googleapis.com\\.evil.com/x",
+            "https://evil.com@gmail.googleapis.com/x",
+            "https://@gmail.googleapis.com/x",
+            "https://gmail.googleapis.com /x",
+            " https://gmail.googleapis.com/x",
+            "https://gmail.googleapis.com/x\n",
+            "https://gmail.googleapis.com/\u{7f}",
+            "https://gmail%2egoogleapis.com/x",
+            "https://0x7f.1/x",
+            "https:///gmail.googleapis.com/x",
+            "https:gmail.googleapis.com/x",
+            "https://ＧＭＡＩＬ.googleapis.com/x",
+            "https://gmail.googleapis.com\u{3000}/x",
+        ] {
+            let err = ApiUrl::parse(bad).unwrap_err();
+            assert_eq!(err.kind, crate::error::ErrorKind::Usage, "{bad:?}");
+        }
+        assert_eq!(url("https://[::1]:8443/x").host, "[::1]");
+        assert_eq!(
+            url("https://Gmail.GoogleAPIs.com.:443/x").host,
+            "gmail.googleapis.com"
+        );
         assert!(ApiUrl::is_url("HTTPS://x") && ApiUrl::is_url("ftp://x"));
         assert!(!ApiUrl::is_url("/gmail/v1") && !ApiUrl::is_url("/a?next=https://x"));
+    }
+
+    #[test]
+    fn curl_reads_the_authority_its_own_way() {
+        use super::pattern::curl_authority;
+        let a = curl_authority("https://gmail.googleapis.com\\@evil:443/x").unwrap();
+        assert!(a.userinfo);
+        assert_eq!(a.host, "evil");
+        let a = curl_authority("https://a@b@c.com:1?x").unwrap();
+        assert_eq!(a.host, "b@c.com");
+        let a = curl_authority("https://[::1]:8443/x").unwrap();
+        assert_eq!((a.userinfo, a.host.as_str()), (false, "[::1]"));
+        assert_eq!(curl_authority("https://h.com#a/b").unwrap().host, "h.com");
+        assert!(curl_authority("gmail.googleapis.com/x").is_none());
+        assert!(curl_authority("1x://h/").is_none());
     }
 
     #[test]
