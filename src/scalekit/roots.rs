@@ -60,6 +60,11 @@ fn with_roots(
 /// The roots of the first bundle that exists and parses, unless `SSL_CERT_FILE` or
 /// `SSL_CERT_DIR` is set. `None`: let the platform verifier load the store.
 pub(crate) fn system_bundle() -> Option<Vec<reqwest::Certificate>> {
+    // Elsewhere the platform's store is no file at all; SSL_CERT_FILE stays the platform
+    // verifier's business there.
+    if BUNDLES.is_empty() {
+        return None;
+    }
     let candidates: Vec<&Path> = BUNDLES.iter().map(Path::new).collect();
     bundle_roots(
         std::env::var_os("SSL_CERT_FILE"),
