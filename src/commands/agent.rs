@@ -96,6 +96,9 @@ mod unix {
             ));
             return Ok(ExitStatus::Success);
         }
+        // The child runs in `/`: a relative socket path is made absolute here.
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let path = absolute.as_path();
         let exe = std::env::current_exe()?;
         let mut command = std::process::Command::new(exe);
         command
@@ -108,6 +111,8 @@ mod unix {
             .arg(ctx.http_timeout().as_secs_f64().to_string())
             // The path as decided here, whatever env file named it.
             .env("SCALEKIT_AUTH_AGENT_SOCK", path)
+            // Keeps no directory of the caller's busy (an unmount, a deleted checkout).
+            .current_dir("/")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
