@@ -19,8 +19,9 @@ use crate::secret::Secret;
 /// Connecting and reading the greeting take at most this long: a silent socket is given up
 /// on well within the "second or two" of cli.md.
 const HELLO_TIMEOUT: Duration = Duration::from_millis(800);
-/// A quick request (a cache lookup, status, flush, stop).
-const QUICK_TIMEOUT: Duration = Duration::from_secs(2);
+/// A quick request (a cache lookup, status, flush, stop): the agent answers these at once, so
+/// one that greets and then says nothing is given up on within the "second or two".
+const QUICK_TIMEOUT: Duration = Duration::from_millis(1500);
 /// A fetch waits for Scalekit: the retry budget, and a margin.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(35);
 

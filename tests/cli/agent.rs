@@ -155,7 +155,7 @@ fn fifty_concurrent_calls_on_a_cold_agent_cost_one_fetch() {
     let token = w.seed_active("gmail_u3134a", "mess");
     let sock = use_socket(&mut w);
     let _agent = start(&w, &sock, &[]);
-    // Slower than a quick agent request (2 s) in all: waiting callers still get the one fetch.
+    // Slower than a quick agent request (1.5 s) in all: waiting callers still get the one fetch.
     w.emu.set_latency(Duration::from_millis(1500));
     let children: Vec<Child> = (0..50)
         .map(|_| {
