@@ -6,6 +6,7 @@ mod accounts;
 mod decode;
 pub(crate) mod error;
 pub(crate) mod execute;
+mod http;
 mod proxy;
 mod roots;
 pub(crate) mod tools;
@@ -63,7 +64,7 @@ impl std::fmt::Debug for ClientOptions {
 /// A Scalekit client: one connection pool and one API token per run, shared by concurrent
 /// requests. Nothing is cached between runs.
 pub(crate) struct Client {
-    http: reqwest::Client,
+    http: http::Http,
     base: Url,
     client_id: String,
     client_secret: Secret,
@@ -94,11 +95,12 @@ impl Client {
         } else {
             None
         };
-        let builder = || {
+        let timeout = options.http_timeout;
+        let builder = move || {
             let builder = reqwest::Client::builder()
                 .user_agent(USER_AGENT)
-                .timeout(options.http_timeout)
-                .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(10)))
                 .pool_idle_timeout(Duration::from_secs(30))
                 // Never follow a redirect: it could carry the bearer token to another host.
                 .redirect(reqwest::redirect::Policy::none());
@@ -107,21 +109,26 @@ impl Client {
                 None => builder,
             }
         };
-        let http = if https {
-            // The system's roots from one bundle file (scalekit/roots.rs).
-            roots::build(builder)
+        let setup = |e: reqwest::Error| client_setup_error(&e, https);
+        // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a local
+        // emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the client
+        // secret and the tokens in clear text. And no TLS trust roots: no request of this
+        // client is https (redirects are off), so reading the system's CA store would only
+        // cost start-up time, and fail on a machine that has none.
+        let no_roots = || builder().tls_certs_only(std::iter::empty());
+        let http = if !https {
+            http::Http::ready(no_roots().no_proxy().build().map_err(setup)?)
+        } else if let Some(roots) = roots::system_bundle() {
+            // The system's roots from one bundle file (scalekit/roots.rs), parsed into a root
+            // store when the first request goes out (scalekit/http.rs).
+            let build = builder.clone();
+            http::Http::deferred(no_roots().build().map_err(setup)?, move || {
+                roots::with_roots(&build, Some(roots.clone())).ok()
+            })
         } else {
-            // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a
-            // local emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the
-            // client secret and the tokens in clear text. And no TLS trust roots: no request of
-            // this client is https (redirects are off), so reading the system's CA store would
-            // only cost start-up time, and fail on a machine that has none.
-            builder()
-                .no_proxy()
-                .tls_certs_only(std::iter::empty())
-                .build()
+            // The platform verifier: it reads the store now, and says so if there is none.
+            http::Http::ready(builder().build().map_err(setup)?)
         };
-        let http = http.map_err(|e| client_setup_error(&e, https))?;
         let mut base = options.env_url;
         base.set_query(None);
         base.set_fragment(None);

@@ -35,16 +35,10 @@ const BUNDLES: &[&str] = &[
 )))]
 const BUNDLES: &[&str] = &[];
 
-/// The https client: trusting the system bundle's roots when [`system_bundle`] finds one,
-/// else (or when rustls refuses one of its certificates, which would fail the whole build) the
-/// platform verifier, which skips what it cannot read.
-pub(crate) fn build(
-    builder: impl Fn() -> reqwest::ClientBuilder,
-) -> Result<reqwest::Client, reqwest::Error> {
-    with_roots(builder, system_bundle())
-}
-
-fn with_roots(
+/// The https client trusting `roots` (the system bundle's, from [`system_bundle`]), or when
+/// there are none, or rustls refuses one of them (which fails the whole build), the platform
+/// verifier, which skips what it cannot read.
+pub(crate) fn with_roots(
     builder: impl Fn() -> reqwest::ClientBuilder,
     roots: Option<Vec<reqwest::Certificate>>,
 ) -> Result<reqwest::Client, reqwest::Error> {
