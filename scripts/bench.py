@@ -13,6 +13,9 @@ Markdown report with the median and spread of repeated runs, next to the budgets
   requests the emulator saw (exactly 3, and 2 with `--no-check`).
 
 `--only tools` measures just the `tools run` rows and merges them into the existing report.
+- with `scalekit-auth agent` running: `token` from a warm agent (and the requests it cost),
+  50 concurrent `token` calls on a cold agent (how many `/auth` they made), and the agent's
+  RSS holding 100 cached tokens.
 
 Standard library only. Each run is one child process: wall time from a monotonic clock
 around spawn-to-exit, peak RSS from the kernel's rusage of that very child (`os.wait4`).
@@ -49,6 +52,10 @@ BUDGET_TOKEN_8_MS = 2 * LATENCY_MS + 30.0
 BUDGET_AUTHORIZE_REQUESTS = 4
 BUDGET_BINARY_BYTES = 8 * 1000 * 1000
 BUDGET_RSS_KIB = 20 * 1000 * 1000 // 1024
+# The agent (issue #14): a warm hit, and concurrent misses for one account.
+BUDGET_WARM_AGENT_MS = 3.0
+AGENT_CONCURRENT = 50
+AGENT_CACHED = 100
 
 # Never send control calls through a proxy from the environment.
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -106,6 +113,14 @@ class Emulator:
         """(requests, distinct TCP connections) since the last clear."""
         log = control(self.url, "GET", "/requests")["requests"]
         return len(log), len({r["connection"] for r in log})
+
+    def paths(self) -> list[str]:
+        """`METHOD /path` of every request since the last clear."""
+        log = control(self.url, "GET", "/requests")["requests"]
+        return [f"{r['method']} {r['path']}" for r in log]
+
+    def seed(self, connector: str, identifier: str) -> None:
+        control(self.url, "POST", "/accounts", {"connector": connector, "identifier": identifier})
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -171,6 +186,96 @@ def instructions(argv: list[str], env: dict, cwd: str) -> int | None:
         if "Collected :" in line:
             return int(line.rsplit(":", 1)[1])
     return None
+
+
+def agent_rows(auth: str, emu: Emulator, env: dict, work: str, runs: int) -> list[Row]:
+    """`scalekit-auth agent` in the foreground on a socket in the work dir: 50 concurrent
+    `token` calls while it is cold, `token` from it warm, and its RSS with 100 tokens."""
+    rows: list[Row] = []
+    sock = os.path.join(work, "agent", "agent.sock")
+    aenv = dict(env, SCALEKIT_AUTH_AGENT_SOCK=sock)
+    del aenv["SCALEKIT_AUTH_NO_AGENT"]
+    agent = subprocess.Popen(
+        [auth, "agent", "--idle-timeout", "1h"], env=aenv, cwd=work,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):
+            if run_once([auth, "agent", "status"], aenv, work).code == 0:
+                break
+            time.sleep(0.01)
+        else:
+            sys.exit("the agent did not start")
+        cold = f"`token` 1 service x {AGENT_CONCURRENT} at once, cold agent, {LATENCY_MS} ms latency"
+        emu.clear()
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen([auth, "token", "svc1"], env=aenv, cwd=work,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+            for _ in range(AGENT_CONCURRENT)
+        ]
+        codes = [p.wait() for p in procs]
+        wall = (time.perf_counter() - started) * 1000.0
+        if any(codes):
+            sys.exit(f"concurrent `token` through the agent failed: exits {sorted(set(codes))}")
+        seen = emu.paths()
+        auths = sum(1 for p in seen if p.endswith("/connected_accounts/auth"))
+        rows.append(Row(cold, fmt_ms(wall), "", "", f"{len(seen)} req, {auths} `/auth`",
+                        "1 `/auth`", auths == 1, "all of them, spawn to last exit"))
+
+        walls, counts_seen = [], []
+        for _ in range(3):
+            run_once([auth, "token", "svc1"], aenv, work)
+        for _ in range(runs):
+            emu.clear()
+            s = run_once([auth, "token", "svc1"], aenv, work)
+            if s.code != 0:
+                sys.exit(f"`token` from the warm agent exited {s.code}")
+            walls.append(s.wall_ms)
+            counts_seen.append(emu.seen())
+        row = timing_row("`token` 1 service, warm agent", walls, counts(counts_seen),
+                         BUDGET_WARM_AGENT_MS)
+        if any(r for r, _ in counts_seen):
+            row.ok = False
+            row.note = (row.note + "; " if row.note else "") + "wanted 0 requests"
+        rows.append(row)
+
+        # 100 cached tokens: one account per identifier, fetched through the agent.
+        for i in range(AGENT_CACHED):
+            emu.seed("svc2_bench", f"cached-{i}")
+        batch = 10
+        for start in range(0, AGENT_CACHED, batch):
+            procs = [
+                subprocess.Popen([auth, "token", "svc2", "--identifier", f"cached-{i}"],
+                                 env=aenv, cwd=work, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for i in range(start, min(start + batch, AGENT_CACHED))
+            ]
+            if any(p.wait() for p in procs):
+                sys.exit("filling the agent's cache failed")
+        status = subprocess.run([auth, "agent", "status", "--json"], env=aenv, cwd=work,
+                                capture_output=True, text=True, check=True)
+        entries = len(json.loads(status.stdout)["entries"])
+        try:
+            with open(f"/proc/{agent.pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            rss_kib = int(fields["VmRSS"].split()[0])
+            hwm_kib = int(fields["VmHWM"].split()[0])
+            rows.append(Row(f"agent RSS, {entries} cached tokens", f"{rss_kib / 1024:.1f} MiB",
+                            "", f"peak {hwm_kib / 1024:.1f} MiB", "", "< 20 MB",
+                            hwm_kib < BUDGET_RSS_KIB, "/proc/PID/status VmRSS, VmHWM"))
+        except OSError:
+            rows.append(Row(f"agent RSS, {entries} cached tokens", "–", "", "", "", "", None,
+                            "no /proc on this system"))
+    finally:
+        subprocess.run([auth, "agent", "stop"], env=aenv, cwd=work,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            agent.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+    return rows
 
 
 def kept_notes(path: str) -> str:
@@ -239,6 +344,8 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 when a budget is missed")
     ap.add_argument("--only", choices=["tools"],
                     help="measure only these rows and merge them into the existing report")
+    ap.add_argument("--no-agent-bench", action="store_true",
+                    help="skip the measurements with `scalekit-auth agent` running")
     args = ap.parse_args()
     full = args.only is None
     runs = max(args.runs, 3)
@@ -254,6 +361,8 @@ def main() -> int:
             "HOME": work,
             "NO_COLOR": "1",
             "SCALEKIT_AUTH_CONFIG_DIR": os.path.join(work, "config"),
+            # No agent but the one agent_rows starts, on its own socket.
+            "SCALEKIT_AUTH_NO_AGENT": "1",
         }
 
         def timed(argv, n, expect=0, warmup=3):
@@ -389,6 +498,8 @@ def main() -> int:
                     if not row.ok:
                         row.note = f"{most - BUDGET_AUTHORIZE_REQUESTS} request(s) over"
                     rows.append(row)
+                    if not args.no_agent_bench:
+                        rows.extend(agent_rows(auth, emu, env, work, runs))
                     for n in (1, 8):
                         argv = [auth, "token", *SERVICES[:n]]
                         rss_results[n] = peak_rss(argv, env, work, max(runs // 3, 5))

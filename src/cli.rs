@@ -90,6 +90,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true)]
     pub(crate) no_input: bool,
 
+    /// Do not ask a running agent for tokens (also SCALEKIT_AUTH_NO_AGENT=1)
+    #[arg(long, global = true)]
+    pub(crate) no_agent: bool,
+
     /// One stderr line per HTTP request: method, path, status, milliseconds (never a secret)
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
@@ -137,6 +141,7 @@ pub(crate) enum Command {
     Remove(RemoveArgs),
     Connections(ConnectionsArgs),
     Tools(ToolsArgs),
+    Agent(AgentArgs),
 }
 
 /// Save Scalekit credentials (once per machine)
@@ -500,6 +505,67 @@ pub(crate) struct RemoveArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub(crate) yes: bool,
+}
+
+/// Keep tokens in memory so that repeated calls cost no request (Unix)
+///
+/// Runs a per-user agent behind a Unix socket ($SCALEKIT_AUTH_AGENT_SOCK, else
+/// $XDG_RUNTIME_DIR/scalekit-auth/agent.sock, else a private directory under the temp dir).
+/// token, exec, request and tools run use it first; it serves a token only while more than
+/// max(60 s, --min-ttl) of it is left, and fetches it once however many ask. Nothing is
+/// written to disk. Runs in the foreground (for systemd or launchd) unless --detach.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "\
+Examples:
+  scalekit-auth agent --detach                 # start it for this session
+  scalekit-auth agent --idle-timeout 1h        # foreground, e.g. from a systemd unit
+  scalekit-auth agent status
+  scalekit-auth agent stop"
+)]
+pub(crate) struct AgentArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<AgentAction>,
+
+    /// Stop after this long without a request (90s, 15m, 12h, 2d)
+    #[arg(long, value_name = "DUR", default_value = "15m", value_parser = crate::agent::parse_duration)]
+    pub(crate) idle_timeout: std::time::Duration,
+
+    /// Stop after this long in any case
+    #[arg(long, value_name = "DUR", default_value = "12h", value_parser = crate::agent::parse_duration)]
+    pub(crate) max_lifetime: std::time::Duration,
+
+    /// Start the agent in the background and return once it answers
+    #[arg(long)]
+    pub(crate) detach: bool,
+}
+
+/// What to ask a running agent.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentAction {
+    /// Show the cached entries (service, identifier, expiry; never a token)
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent status
+  scalekit-auth agent status --json | jq '.entries[].service'")]
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the agent (its socket is removed)
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent stop
+  scalekit-auth agent stop && scalekit-auth agent --detach   # restart it")]
+    Stop,
+    /// Forget every cached token
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent flush
+  scalekit-auth agent flush   # after revoking access in the Scalekit dashboard")]
+    Flush,
 }
 
 /// `--wait`, `--timeout` and the QR code, for commands that may need an authorization first.

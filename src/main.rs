@@ -4,6 +4,7 @@
 // `print!`/`eprint!` panic when the stream is closed; output goes through `output::Output`.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod agent;
 mod cli;
 mod commands;
 mod completion;
@@ -91,6 +92,7 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
+        Command::Agent(a) => matches!(a.action, Some(cli::AgentAction::Status { json: true })),
         Command::Connections(a) => a.json,
         Command::Tools(a) => a.command.json(),
         Command::Request(a) => a.json,

@@ -22,6 +22,10 @@ pub(crate) async fn run(ctx: &Context, args: &AuthorizeArgs) -> anyhow::Result<E
         interactive: ctx.interactive(args.json),
         account_missing: false,
     };
+    if args.force {
+        // Re-authorizing: a running agent must not hand out the old account's token.
+        crate::agent::forget(&ctx.env, &target.connection_name, Some(&target.identifier)).await;
+    }
     let outcome = flow(ctx, &client, &target, options).await?;
     let (status, exit) = match &outcome {
         FlowOutcome::AlreadyActive => {

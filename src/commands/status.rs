@@ -87,6 +87,18 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
         .await
     };
 
+    // An account seen not ACTIVE: a running agent forgets its token (cli.md `agent`).
+    let inactive: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .filter(|r| r.status != "ACTIVE")
+        .filter_map(|r| {
+            Some((
+                r.connection_name.as_deref()?,
+                Some(r.identifier.as_deref()?),
+            ))
+        })
+        .collect();
+    crate::agent::forget_all(&ctx.env, &inactive).await;
     let exit = exit_status(credentials, &rows);
     let resolved = ctx.scalekit(&config).ok();
     let env_url = resolved

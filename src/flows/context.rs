@@ -26,6 +26,8 @@ pub(crate) struct Context {
     pub(crate) config_dir: Option<Setting<PathBuf>>,
     pub(crate) out: Output,
     no_input: bool,
+    /// `--no-agent` / `SCALEKIT_AUTH_NO_AGENT`: never ask a running agent (src/agent).
+    pub(crate) no_agent: bool,
     /// `--http-timeout` (or its variable), when given.
     http_timeout: Option<Duration>,
     /// A stored secret without `env_url` (written before the binding rule) and the URL it
@@ -57,12 +59,14 @@ impl Context {
         let config_dir = resolve::config_dir(config_dir, &env);
         let paths = Paths::new(config_dir.as_ref().map(|d| d.value.clone()))?;
         let no_input = no_input || env.is_truthy("SCALEKIT_AUTH_NO_INPUT") || env.is_truthy("CI");
+        let no_agent = env.is_truthy("SCALEKIT_AUTH_NO_AGENT");
         Ok(Self {
             env,
             paths,
             config_dir,
             out,
             no_input,
+            no_agent,
             http_timeout: http_timeout.map(Duration::from_secs_f64),
             pending_binding: Mutex::new(None),
             verified: Arc::new(AtomicBool::new(false)),

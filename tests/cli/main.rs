@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod agent;
 mod authorize;
 mod bounds;
 mod completions;
@@ -35,4 +36,5 @@ mod token;
 mod tools;
 mod trust_config;
 mod trust_output;
+mod trust_store;
 mod urls;

@@ -14,6 +14,7 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
 use super::{Context, Target};
+use crate::agent::Agent;
 use crate::cli::RequestArgs;
 use crate::error::{CliError, ErrorKind, ExitStatus};
 use crate::flows::authorization::{self as authorize, FlowOptions};
@@ -81,6 +82,10 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
         _ => None,
     };
     let client = ctx.client(&config)?;
+    // A running agent's API token: the call then costs only the proxy request.
+    if let Some(agent) = Agent::for_run(ctx.no_agent, &ctx.env, &ctx.paths, &client) {
+        agent.lend_api_token(&client).await;
+    }
     let interactive = ctx.interactive(false);
     let request = ProxyRequest {
         method: method.clone(),
@@ -110,7 +115,14 @@ pub(crate) async fn run(ctx: &Context, args: &RequestArgs) -> anyhow::Result<Exi
                 (err, _) => unanswered(err, &method, path, &target),
             })?;
         match answer.refusal {
-            None => break answer,
+            None => {
+                if answer.status == reqwest::StatusCode::UNAUTHORIZED {
+                    // The provider refused the account's token: a running agent forgets it.
+                    let (connection, identifier) = (&target.connection_name, &target.identifier);
+                    crate::agent::forget(&ctx.env, connection, Some(identifier)).await;
+                }
+                break answer;
+            }
             Some(ProxyRefusal::Other(err)) => return Err(err.into()),
             // Not authorized: Scalekit refused before forwarding, so sending once more after
             // the user approves is safe, whatever the method.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::super::Context;
+use crate::agent::Agent;
 use crate::cli::ToolsRunArgs;
 use crate::error::{CliError, ExitStatus, Partial};
 use crate::flows::authorization::FlowOptions;
@@ -36,6 +37,10 @@ pub(crate) async fn run(ctx: &Context, args: &ToolsRunArgs) -> anyhow::Result<Ex
         .clone()
         .or_else(|| ctx.env.get("SCALEKIT_AUTH_RUN_ID").map(str::to_owned));
     let client = ctx.client(&config)?;
+    // A running agent's API token: the run then costs only Scalekit's tool calls.
+    if let Some(agent) = Agent::for_run(ctx.no_agent, &ctx.env, &ctx.paths, &client) {
+        agent.lend_api_token(&client).await;
+    }
 
     if !args.no_check {
         let Some(tool) = find_tool(&client, &args.tool).await? else {
