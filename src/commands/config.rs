@@ -1,7 +1,7 @@
 //! `config`: add, replace, show or remove a service → connection mapping. No network, except
 //! `--provider`, which lists the provider's connections to find the one to map.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{Context, interruptible};
 use crate::cli::ConfigArgs;
@@ -92,12 +92,12 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
         .ok()
         .map(|id| id.value);
     if json {
-        ctx.out.json(&json!({
-            "service": service,
-            "connection_name": mapping.connection_name,
-            "identifier": identifier,
-            "hosts": mapping.hosts,
-        }))?;
+        ctx.out.json(&ServiceDoc {
+            connection_name: &mapping.connection_name,
+            hosts: &mapping.hosts,
+            identifier: identifier.as_deref(),
+            service,
+        })?;
     } else if print_text {
         let origin = if mapping.identifier.is_some() {
             ""
@@ -223,4 +223,13 @@ fn no_usable_connection(provider: &str, mine: &[Connection], others: &[Connectio
 fn not_mapped(service: &str) -> CliError {
     CliError::not_configured(format!("{service} is not configured"))
         .with_hint(format!("scalekit-auth config {service} CONNECTION_NAME"))
+}
+
+/// `config SERVICE --json`. Fields in alphabetical order, the order the keys have always had.
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    connection_name: &'a str,
+    hosts: &'a [String],
+    identifier: Option<&'a str>,
+    service: &'a str,
 }
