@@ -193,6 +193,7 @@ async fn wait(
             human_duration(options.timeout)
         ));
     }
+    let poll_interval = ctx.poll_interval(DEFAULT_POLL_INTERVAL)?;
     let mut said_verification = initial.status == AccountStatus::PendingVerification;
     let result = async {
         loop {
@@ -210,7 +211,7 @@ async fn wait(
                 return Err(timeout_error(target, options.timeout, link.as_ref()));
             }
             tokio::select! {
-                () = tokio::time::sleep(DEFAULT_POLL_INTERVAL.min(deadline - now)) => {}
+                () = tokio::time::sleep(poll_interval.min(deadline - now)) => {}
                 _ = tokio::signal::ctrl_c() => return Err(CliError::interrupted().into()),
             }
             let account = tokio::select! {

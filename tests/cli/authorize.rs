@@ -105,6 +105,36 @@ fn times_out_with_exit_4() {
 }
 
 #[test]
+fn the_poll_interval_knob_sets_the_pace_and_a_malformed_one_is_exit_2() {
+    // 1 s of waiting at the harness's 100 ms: several polls (at the default 2 s: none).
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.run(&["authorize", "gmail", "--timeout", "1"])
+        .assert_code(4);
+    let polls = w
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with("/connected_accounts/details"))
+        .count();
+    assert!(polls >= 4, "{:?}", w.requests());
+
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    for bad in ["2s", "0", "60001", " 5", "-1"] {
+        w.env
+            .insert("SCALEKIT_AUTH_POLL_INTERVAL_MS".into(), bad.into());
+        let run = w.run(&["authorize", "gmail", "--timeout", "5", "--json"]);
+        run.assert_code(2);
+        assert_eq!(
+            run.json()["error"]["message"],
+            format!(
+                "SCALEKIT_AUTH_POLL_INTERVAL_MS must be a whole number of milliseconds from 1 \
+                 to 60000, not {bad:?}"
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn an_expired_link_is_replaced_and_printed_again() {
     let w = World::with_options(Options {
         link_ttl: Duration::from_secs(1),

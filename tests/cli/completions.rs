@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{World, run_command, write};
+use crate::harness::{World, require_tool, run_command, write};
 
 /// Each shell and the committed script `completions SHELL` prints.
 const SCRIPTS: [(&str, &str); 5] = [
@@ -19,18 +19,6 @@ fn script(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("completions")
         .join(file)
-}
-
-/// Whether `program` runs here; prints why a test is skipped when it does not.
-fn installed(program: &str) -> bool {
-    let found = std::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("note: {program} is not installed; skipping its completion test");
-    }
-    found
 }
 
 /// A world with two services, so that `g` is ambiguous and `gm` is not.
@@ -176,7 +164,7 @@ cat $out
 
 #[test]
 fn zsh_completes_commands_options_and_configured_services() {
-    if !installed("zsh") {
+    if !require_tool("zsh") {
         return;
     }
     let w = world();
@@ -217,7 +205,7 @@ fn fish_complete(w: &World, line: &str) -> Vec<String> {
 
 #[test]
 fn fish_completes_commands_options_and_configured_services() {
-    if !installed("fish") {
+    if !require_tool("fish") {
         return;
     }
     let w = world();

@@ -7,7 +7,7 @@ use std::process::Command;
 use scalekit_emulator::{Fault, FaultBody, SeedAccount};
 use serde_json::{Value, json};
 
-use crate::harness::{CLIENT_ID, SECRET, World, run_command, write};
+use crate::harness::{CLIENT_ID, SECRET, World, require_tool, run_command, write};
 
 const AUTH: &str = "/api/v1/connected_accounts/auth";
 const DETAILS: &str = "/api/v1/connected_accounts/details";
@@ -542,6 +542,9 @@ fn a_credential_with_a_control_character_is_refused_for_line_formats() {
 
 #[test]
 fn a_hostile_identity_md_name_is_not_offered_at_the_prompt() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     let workspace = w.home.path().join("openclaw");
     write(
