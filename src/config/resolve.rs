@@ -9,7 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use reqwest::Url;
+use url::Url;
 
 use super::{
     Config, Env, ServiceConfig, StoredCredentials, env_url_string, identifier_from_identity_md,
