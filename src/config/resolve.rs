@@ -167,7 +167,7 @@ pub(crate) struct Sendable {
     pub(crate) client_id: String,
     pub(crate) client_secret: Secret,
     /// `Some(url)` when the stored secret has no `env_url` yet: bind it to `url` once
-    /// Scalekit accepted it (the migration of cli.md, "a verified run").
+    /// Scalekit accepted it (docs/cli.md, "The binding rule": "a verified run").
     pub(crate) bind_after_verify: Option<String>,
 }
 

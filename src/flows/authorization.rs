@@ -52,7 +52,7 @@ pub(crate) enum FlowOutcome {
     },
 }
 
-/// The authorize flow (cli.md `authorize` steps 1–4).
+/// The authorize flow (docs/cli.md, `authorize`, steps 1–4).
 pub(crate) async fn flow(
     ctx: &Context,
     client: &Client,
