@@ -63,11 +63,15 @@ fn an_active_account_needs_nothing() {
     w.seed_active("gmail_u3134a", "mess");
     let run = w.run(&["authorize", "gmail"]);
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("already authorized"), "{}", run.stderr);
     assert!(w.emu.magic_links().is_empty());
     let run = w.run(&["authorize", "gmail", "--json"]);
     run.assert_code(0);
-    assert_eq!(run.json()["status"], "ACTIVE");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"service": "gmail", "connection_name": "gmail_u3134a", "identifier": "mess", "status": "ACTIVE"})
+    );
 }
 
 #[test]
@@ -98,6 +102,7 @@ fn times_out_with_exit_4() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     let run = w.run(&["authorize", "gmail", "--timeout", "1"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("timed out"), "{}", run.stderr);
     let run = w.run(&["authorize", "gmail", "--timeout", "1", "--json"]);
     run.assert_code(4);
@@ -146,6 +151,7 @@ fn an_expired_link_is_replaced_and_printed_again() {
         approve_nth(emu, 2);
     });
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     let links = w.emu.magic_links();
     assert!(links.len() >= 2);
     assert!(
@@ -170,6 +176,7 @@ fn pending_verification_keeps_waiting_and_says_why() {
         emu.set_status("gmail_u3134a", "mess", "ACTIVE");
     });
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     assert!(
         run.stderr.contains("PENDING_VERIFICATION"),
         "{}",
@@ -182,6 +189,7 @@ fn pending_verification_keeps_waiting_and_says_why() {
     let links_before = w.emu.magic_links().len();
     let run = w.run(&["authorize", "gmail", "--force", "--timeout", "1"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     assert_eq!(w.emu.magic_links().len(), links_before);
 }
 
@@ -195,6 +203,7 @@ fn force_reauthorizes_an_active_account() {
         |emu| approve_nth(emu, 1),
     );
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     assert_ne!(w.access_token("gmail_u3134a", "mess"), before);
 }
 
@@ -203,6 +212,7 @@ fn the_qr_code_decodes_to_the_link() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     let run = w.run(&["authorize", "gmail", "--no-wait", "--qr"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     let link = w.emu.magic_links()[0].link.clone();
     let qr: Vec<&str> = run
         .stderr
