@@ -357,6 +357,7 @@ pub(crate) struct LinkDoc<'a> {
 }
 
 impl<'a> ErrorDoc<'a> {
+    /// The document for `err`, redacted.
     pub(crate) fn new(err: &'a CliError) -> Self {
         let auth = err.kind == ErrorKind::AuthorizationRequired;
         let link = err.link.as_deref();
