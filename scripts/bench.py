@@ -8,7 +8,11 @@ Markdown report with the median and spread of repeated runs, next to the budgets
 - `token` for 1 and 8 services at 0 ms and 50 ms of injected latency per request, with the
   requests and TCP connections the emulator saw (its request log: entries and distinct
   `connection` ids, cleared between runs);
-- the request count of a first-time `authorize --no-wait`.
+- the request count of a first-time `authorize --no-wait`;
+- `tools run` (a catalog tool, with and without `--no-check`) at the same latencies, with the
+  requests the emulator saw (exactly 3, and 2 with `--no-check`).
+
+`--only tools` measures just the `tools run` rows and merges them into the existing report.
 
 Standard library only. Each run is one child process: wall time from a monotonic clock
 around spawn-to-exit, peak RSS from the kernel's rusage of that very child (`os.wait4`).
@@ -34,6 +38,9 @@ CLIENT_SECRET = "bench-secret-not-real"
 IDENTIFIER = "bench"
 SERVICES = [f"svc{i}" for i in range(1, 9)]
 LATENCY_MS = 50
+# `tools run` needs a connection of a provider the emulator's catalog has tools for.
+TOOL_SERVICE, TOOL_CONNECTION, TOOL = "gmail", "gmail_bench", "gmail_fetch_mails"
+TOOL_PARAMS = '{"max_results": 2, "query": "is:unread"}'
 
 # Budgets (issue #6). Times are judged on the median of the runs.
 BUDGET_VERSION_MS = 5.0
@@ -64,7 +71,9 @@ class Emulator:
         seed = os.path.join(workdir, "seed.json")
         with open(seed, "w") as f:
             json.dump(
-                [{"connector": f"{s}_bench", "identifier": IDENTIFIER} for s in SERVICES], f
+                [{"connector": f"{s}_bench", "identifier": IDENTIFIER} for s in SERVICES]
+                + [{"connector": TOOL_CONNECTION, "identifier": IDENTIFIER}],
+                f,
             )
         self.proc = subprocess.Popen(
             [
@@ -228,7 +237,10 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "30")))
     ap.add_argument("--out", default="BENCHMARK.md", help="where to write the report")
     ap.add_argument("--check", action="store_true", help="exit 1 when a budget is missed")
+    ap.add_argument("--only", choices=["tools"],
+                    help="measure only these rows and merge them into the existing report")
     args = ap.parse_args()
+    full = args.only is None
     runs = max(args.runs, 3)
     auth = os.path.abspath(args.auth)
     emulator_bin = os.path.abspath(args.emulator)
@@ -256,30 +268,34 @@ def main() -> int:
             return samples
 
         # Start-up: no network, no files.
-        version = timed(["--version"], runs * 4)
-        rows.append(timing_row("`--version`", [s.wall_ms for s in version], "", BUDGET_VERSION_MS))
-        helps = timed(["--help"], runs * 2)
-        rows.append(timing_row("`--help`", [s.wall_ms for s in helps], "", None))
+        version = timed(["--version"], runs * 4) if full else []
+        if full:
+            rows.append(
+                timing_row("`--version`", [s.wall_ms for s in version], "", BUDGET_VERSION_MS)
+            )
+            helps = timed(["--help"], runs * 2)
+            rows.append(timing_row("`--help`", [s.wall_ms for s in helps], "", None))
 
         # Instructions, which unlike time do not depend on what else the machine is doing.
-        ins = instructions([auth, "--version"], env, work)
+        ins = instructions([auth, "--version"], env, work) if full else None
         if ins is not None:
             rows.append(Row("instructions, `--version`", f"{ins / 1e6:.2f} M", "", "", "",
                             "", None, "callgrind"))
 
         size = os.path.getsize(auth)
-        rows.append(
-            Row(
-                "release binary size",
-                f"{size / 1e6:.2f} MB",
-                "",
-                "",
-                "",
-                f"< {BUDGET_BINARY_BYTES / 1e6:g} MB",
-                size < BUDGET_BINARY_BYTES,
-                f"{size} bytes",
+        if full:
+            rows.append(
+                Row(
+                    "release binary size",
+                    f"{size / 1e6:.2f} MB",
+                    "",
+                    "",
+                    "",
+                    f"< {BUDGET_BINARY_BYTES / 1e6:g} MB",
+                    size < BUDGET_BINARY_BYTES,
+                    f"{size} bytes",
+                )
             )
-        )
 
         token_samples: dict[tuple[int, int], list[Sample]] = {}
         rss_results: dict[int, tuple[list[int] | None, str]] = {}
@@ -295,8 +311,13 @@ def main() -> int:
                     for s in SERVICES:
                         subprocess.run([auth, "config", s, f"{s}_bench"], env=env, cwd=work,
                                        check=True, stderr=subprocess.DEVNULL)
+                    subprocess.run([auth, "config", TOOL_SERVICE, TOOL_CONNECTION], env=env,
+                                   cwd=work, check=True, stderr=subprocess.DEVNULL)
                 env["SCALEKIT_ENV_URL"] = emu.url  # this emulator's port beats config.toml
-                for n in (1, 8):
+                # The saved secret goes only to the URL it was saved with (the first
+                # emulator's); for this one, the secret comes from the environment, beside it.
+                env["SCALEKIT_CLIENT_SECRET"] = CLIENT_SECRET
+                for n in (1, 8) if full else ():
                     argv = ["token", *SERVICES[:n]]
                     for _ in range(3):
                         run_once([auth, *argv], env, work)
@@ -320,7 +341,32 @@ def main() -> int:
                         row.note = (row.note + "; " if row.note else "") + f"wanted {wanted} requests"
                     rows.append(row)
 
-                if latency == LATENCY_MS:
+                # `tools run`: API token, the tool's schema, execute_tool; no schema with
+                # --no-check. Scalekit runs the tool; its data comes back on stdout.
+                for extra, wanted in (([], 3), (["--no-check"], 2)):
+                    argv = ["tools", "run", TOOL_SERVICE, TOOL, "-d", TOOL_PARAMS, *extra]
+                    for _ in range(3):
+                        run_once([auth, *argv], env, work)
+                    samples, seen = [], []
+                    for _ in range(runs):
+                        emu.clear()
+                        s = run_once([auth, *argv], env, work)
+                        if s.code != 0 or not s.stdout.strip():
+                            why = subprocess.run([auth, *argv], env=env, cwd=work,
+                                                 capture_output=True, text=True).stderr
+                            sys.exit(f"`tools run{' ' if extra else ''}{' '.join(extra)}` "
+                                     f"failed (exit {s.code}): {why.strip()}")
+                        samples.append(s)
+                        seen.append(emu.seen())
+                    what = f"`tools run{' ' + extra[0] if extra else ''}`, {latency} ms latency"
+                    row = timing_row(what, [s.wall_ms for s in samples], counts(seen), None)
+                    row.budget = f"exactly {wanted} requests"
+                    row.ok = all(r == wanted for r, _ in seen)
+                    if not row.ok:
+                        row.note = f"wanted {wanted} requests"
+                    rows.append(row)
+
+                if latency == LATENCY_MS and full:
                     # First-time authorize: a new identifier each run, so the account is new.
                     walls, seen = [], []
                     for i in range(max(runs // 3, 5)):
@@ -355,7 +401,7 @@ def main() -> int:
             finally:
                 emu.stop()
 
-        for n in (1, 8):
+        for n in (1, 8) if full else ():
             rss, how = rss_results[n]
             if rss is None:
                 # No /usr/bin/time: the kernel's rusage of the timed runs. It includes the
@@ -377,8 +423,11 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    report = render(rows, runs, auth, load_before, os.getloadavg())
-    report += kept_notes(args.out)
+    if full:
+        report = render(rows, runs, auth, load_before, os.getloadavg())
+        report += kept_notes(args.out)
+    else:
+        report = merged(args.out, rows, runs, args.only, load_before, os.getloadavg())
     with open(args.out, "w") as f:
         f.write(report)
     sys.stdout.write(report)
@@ -386,6 +435,58 @@ def main() -> int:
     if missed:
         print(f"\n{len(missed)} budget(s) missed", file=sys.stderr)
     return 1 if (missed and args.check) else 0
+
+
+def row_line(r: Row) -> str:
+    met = {True: "yes", False: "**no**", None: "–"}[r.ok]
+    if r.note:
+        met += f" ({r.note})"
+    return f"| {r.what} | {r.median} | {r.p10_p90} | {r.min_max} | {r.seen} | {r.budget} | {met} |"
+
+
+def merged(path: str, rows: list[Row], runs: int, only: str, load_before, load_after) -> str:
+    """The existing report with `rows` in place of the lines of the same measurement (new
+    ones after the `token` rows of their latency), and a sentence saying when they were
+    measured."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except OSError:
+        sys.exit(f"--only merges into an existing report, and {path} cannot be read")
+    name = lambda line: line.split(" | ")[0].removeprefix("| ")  # noqa: E731
+    latency_of = lambda what: what.rsplit(", ", 1)[-1]  # noqa: E731
+    header = next(
+        (i for i, line in enumerate(lines) if line.startswith("| measurement |")), None
+    )
+    if header is None:
+        sys.exit(f"--only merges into an existing report, and {path} has no table")
+    for r in rows:
+        # The report's own table only: from its header to the first line that is no row.
+        end = next(
+            (i for i in range(header + 2, len(lines)) if not lines[i].startswith("| ")),
+            len(lines),
+        )
+        table = range(header + 2, end)
+        at = [i for i in table if name(lines[i]) == r.what]
+        if at:
+            lines[at[0]] = row_line(r)
+            continue
+        anchors = [
+            i for i in table
+            if name(lines[i]).startswith(("`token`", "`tools run"))
+            and latency_of(name(lines[i])) == latency_of(r.what)
+        ]
+        lines.insert((anchors[-1] if anchors else end - 1) + 1, row_line(r))
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note = (
+        f"The `{only}` rows: `scripts/bench --only {only}` on {now} (commit {git_describe()}), "
+        f"{runs} runs each, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after."
+    )
+    for i in [i for i, line in enumerate(lines) if line.startswith(f"The `{only}` rows: ")][::-1]:
+        del lines[i - 1:i + 1]  # the line and the empty line before it
+    header = next(i for i, line in enumerate(lines) if line.startswith("| measurement |"))
+    lines[header - 1:header - 1] = ["", note]
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -428,12 +529,7 @@ def render(rows: list[Row], runs: int, auth: str, load_before, load_after) -> st
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        met = {True: "yes", False: "**no**", None: "–"}[r.ok]
-        if r.note:
-            met += f" ({r.note})"
-        lines.append(
-            f"| {r.what} | {r.median} | {r.p10_p90} | {r.min_max} | {r.seen} | {r.budget} | {met} |"
-        )
+        lines.append(row_line(r))
     lines.append("")
     return "\n".join(lines)
 

@@ -12,8 +12,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
 
 mod candidates;
+mod request;
 mod tools;
 
+pub(crate) use self::request::RequestArgs;
 pub(crate) use self::tools::{
     ConnectionsArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs, ToolsSchemaArgs,
     ToolsSearchArgs,
@@ -414,12 +416,12 @@ pub(crate) struct ListArgs {
 Examples:
   scalekit-auth completions bash > ~/.local/share/bash-completion/completions/scalekit-auth
   scalekit-auth completions zsh > ~/.zfunc/_scalekit-auth    # with fpath+=(~/.zfunc) in ~/.zshrc
-  scalekit-auth completions fish > ~/.config/fish/completions/scalekit-auth.fish
+  scalekit-auth completions fish | source    # in ~/.config/fish/config.fish
   echo 'source <(scalekit-auth completions bash)' >> ~/.bashrc")]
 pub(crate) struct CompletionsArgs {
-    /// The shell to print the script for
+    /// The shell to print the script for; without it, the shells are listed (exit 2)
     #[arg(value_name = "SHELL")]
-    pub(crate) shell: clap_complete::Shell,
+    pub(crate) shell: Option<clap_complete::Shell>,
 }
 
 /// Run a command with fresh tokens in its environment, never on its command line
@@ -466,62 +468,6 @@ pub(crate) struct ExecArgs {
     /// The command to run and its arguments, after --
     #[arg(last = true, value_name = "CMD")]
     pub(crate) command: Vec<String>,
-}
-
-/// Make one HTTP call with a service's token, through Scalekit's proxy
-///
-/// The token never reaches this machine: Scalekit adds the connected account's credentials and
-/// forwards the call to the provider's API. PATH_OR_URL is the API's path
-/// (/gmail/v1/users/me/profile?maxResults=5) or a full https:// URL, whose host must be one of the
-/// service's (built-in for well-known providers, or set with config --host); given a full URL,
-/// SERVICE can be left out and is picked by the host. The answer's body goes to stdout as it
-/// is. Exit 0 for a 2xx answer; 1 for any other, after printing its body (with --fail: nothing
-/// on stdout). GET, HEAD, OPTIONS, PUT and DELETE are retried like every request; POST and
-/// PATCH are sent exactly once.
-#[derive(Debug, Args)]
-#[command(
-    override_usage = "scalekit-auth request [OPTIONS] [SERVICE] <METHOD> <PATH_OR_URL>",
-    after_help = "\
-Examples:
-  scalekit-auth request gmail GET /gmail/v1/users/me/profile
-  scalekit-auth request GET https://api.github.com/user
-  scalekit-auth request slack POST /api/chat.postMessage -H 'Content-Type: application/json' \\
-      --data '{\"channel\": \"C0123\", \"text\": \"hello\"}'
-  scalekit-auth request notion PATCH /v1/pages/$PAGE_ID --data @page.json --fail"
-)]
-pub(crate) struct RequestArgs {
-    /// The configured service; may be left out when PATH_OR_URL is a full URL (it is then
-    /// picked by the URL's host)
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
-    pub(crate) service: Option<String>,
-
-    /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS
-    #[arg(value_name = "METHOD")]
-    pub(crate) method: Option<String>,
-
-    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full https:// URL
-    #[arg(value_name = "PATH_OR_URL")]
-    pub(crate) location: Option<String>,
-
-    /// A request header, 'Name: value'; repeatable. Not Authorization: Scalekit adds it
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub(crate) headers: Vec<String>,
-
-    /// The request body: the text itself, @FILE, or @- for stdin. Sent as
-    /// application/json unless a Content-Type header is given
-    #[arg(short, long, value_name = "BODY")]
-    pub(crate) data: Option<String>,
-
-    /// On a non-2xx answer, print nothing on stdout (the error goes to stderr; exit 1)
-    #[arg(short, long)]
-    pub(crate) fail: bool,
-
-    /// Identifier, overriding the configured one
-    #[arg(long, value_name = "ID")]
-    pub(crate) identifier: Option<String>,
-
-    #[command(flatten)]
-    pub(crate) auth: WaitArgs,
 }
 
 /// Forget a service's mapping; --disconnect also deletes its connected account

@@ -282,7 +282,10 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
             "if a proxy or a local server uses its own CA, point SSL_CERT_FILE or SSL_CERT_DIR \
              at it; otherwise do not retry: the connection may be intercepted",
         ),
-        ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
+        ApiError::Unexpected { .. }
+        | ApiError::Decode { .. }
+        | ApiError::Lost { .. }
+        | ApiError::Write { .. } => CliError::failed(message),
     }
 }
 

@@ -94,10 +94,7 @@ fn wants_json(command: &Command) -> bool {
         Command::List(a) => a.json,
         Command::Connections(a) => a.json,
         Command::Tools(a) => a.command.json(),
-        Command::Init(_)
-        | Command::Completions(_)
-        | Command::Exec(_)
-        | Command::Request(_)
-        | Command::Remove(_) => false,
+        Command::Request(a) => a.json,
+        Command::Init(_) | Command::Completions(_) | Command::Exec(_) | Command::Remove(_) => false,
     }
 }

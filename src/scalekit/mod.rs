@@ -229,9 +229,29 @@ impl Client {
         build: impl Fn(&Secret) -> reqwest::RequestBuilder,
         ours: impl Fn(&Answer) -> bool,
     ) -> Result<Answer, ApiError> {
+        self.authenticated_to(method, path, retries, limit, None, build, ours)
+            .await
+    }
+
+    /// [`Client::authenticated`], the body streamed to `spill` when given (see
+    /// [`Client::send_to`]).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request's parts, as `authenticated` takes them, plus the file"
+    )]
+    async fn authenticated_to(
+        &self,
+        method: &Method,
+        path: &str,
+        retries: Retries,
+        limit: usize,
+        spill: Option<&std::fs::File>,
+        build: impl Fn(&Secret) -> reqwest::RequestBuilder,
+        ours: impl Fn(&Answer) -> bool,
+    ) -> Result<Answer, ApiError> {
         let (token, generation) = self.api_token(None).await?;
         let answer = self
-            .send(method, path, retries, limit, || build(&token))
+            .send_to(method, path, retries, limit, spill, || build(&token))
             .await?;
         if answer.status != StatusCode::UNAUTHORIZED || !ours(&answer) {
             return Ok(answer);
@@ -240,7 +260,7 @@ impl Client {
         // a POST through the proxy too: Scalekit refused it before forwarding it.
         let (token, _) = self.api_token(Some(generation)).await?;
         let answer = self
-            .send(method, path, retries, limit, || build(&token))
+            .send_to(method, path, retries, limit, spill, || build(&token))
             .await?;
         if answer.status == StatusCode::UNAUTHORIZED && ours(&answer) {
             let err: GrpcError = serde_json::from_slice(&answer.body).unwrap_or_default();

@@ -1,8 +1,11 @@
 //! `completions`: the committed scripts, and real shells loading them and completing
 //! subcommands, options and the service names configured in `config.toml`. A shell that is
-//! not installed is skipped with a note (`.ci/run` installs zsh and fish).
+//! not installed fails the test under CI (`.ci/run` installs zsh and fish) and is skipped
+//! with a visible note elsewhere (`require_tool`).
 
 use std::path::{Path, PathBuf};
+
+use scalekit_emulator::Fault;
 
 use crate::harness::{World, require_tool, run_command, write};
 
@@ -46,6 +49,27 @@ fn completions_prints_the_committed_script_for_each_shell() {
     let run = w.run(&["completions", "tcsh"]);
     run.assert_code(2);
     assert!(run.stderr.contains("tcsh"), "{}", run.stderr);
+}
+
+#[test]
+fn completions_without_a_shell_lists_the_shells() {
+    let w = World::new();
+    let run = w.run(&["completions"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "");
+    for (shell, _) in SCRIPTS {
+        assert!(run.stderr.contains(shell), "{shell}: {}", run.stderr);
+    }
+    assert!(
+        run.stderr.starts_with("error: which shell?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: scalekit-auth completions bash"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Loads the committed bash script in a bare bash, sets `COMP_*` as readline would for
@@ -117,6 +141,72 @@ fn bash_offers_no_services_from_a_malformed_config_and_stays_quiet() {
     assert!(bash_complete(&w, &["scalekit-auth", "token", "gm"]).is_empty());
     // Subcommands still complete.
     assert_eq!(bash_complete(&w, &["scalekit-auth", "sta"]), ["status"]);
+}
+
+#[test]
+fn bash_completes_tool_names_from_the_catalog_within_the_budget() {
+    let w = world();
+    // `tools run SERVICE`: that service's connection's tools.
+    let names = bash_complete(&w, &["scalekit-auth", "tools", "run", "gmail", "gmail_"]);
+    assert_eq!(
+        names,
+        ["gmail_fetch_mails", "gmail_get_message", "gmail_send_email"]
+    );
+    let listed: Vec<String> = w
+        .logged()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r.method,
+                r.path,
+                r.query.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "POST /oauth/token ",
+            "GET /api/v1/tools filter.connector=gmail_u3134a&page_size=100"
+        ]
+    );
+    // `tools schema`: the whole catalog.
+    let names = bash_complete(&w, &["scalekit-auth", "tools", "schema", "slack_s"]);
+    assert_eq!(names, ["slack_send_message"]);
+    // SERVICE itself still completes from config.toml, without a request.
+    w.emu.clear_requests();
+    assert_eq!(
+        bash_complete(&w, &["scalekit-auth", "tools", "run", "gm"]),
+        ["gmail"]
+    );
+    assert_eq!(w.requests(), Vec::<String>::new());
+
+    // A hung catalog: the shell gets its answer within the budget (plus the time a bash and
+    // two processes take to start), with no tool names and nothing on the terminal.
+    for path in ["/api/v1/tools", "/oauth/token"] {
+        w.emu.queue_fault(Fault {
+            path: path.into(),
+            hang: true,
+            ..Fault::default()
+        });
+        let started = std::time::Instant::now();
+        let names = bash_complete(&w, &["scalekit-auth", "tools", "schema", "g"]);
+        let took = started.elapsed();
+        assert!(names.is_empty(), "{path}: {names:?}");
+        assert!(
+            took < std::time::Duration::from_millis(1500),
+            "{path}: {took:?}"
+        );
+    }
+}
+
+#[test]
+fn tool_names_need_credentials_and_never_prompt() {
+    // No credentials: nothing, quietly, and no request.
+    let w = World::new();
+    assert!(bash_complete(&w, &["scalekit-auth", "tools", "schema", "g"]).is_empty());
+    assert_eq!(w.requests(), Vec::<String>::new());
 }
 
 /// How zsh finds the committed script.
@@ -209,7 +299,12 @@ fn fish_completes_commands_options_and_configured_services() {
         return;
     }
     let w = world();
+    assert_eq!(fish_complete(&w, "scalekit-auth to"), ["token", "tools"]);
     assert_eq!(fish_complete(&w, "scalekit-auth tok"), ["token"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token --j"), ["--json"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token gm"), ["gmail"]);
+    assert_eq!(
+        fish_complete(&w, "scalekit-auth tools run gmail gmail_s"),
+        ["gmail_send_email"]
+    );
 }

@@ -263,6 +263,8 @@ pub(crate) fn require_tool(tool: &str) -> bool {
     let probe: &[&str] = match tool {
         "strace" => &["-f", "-e", "trace=none", "-o", "/dev/null", "true"],
         "script" => &["-qec", "true", "/dev/null"],
+        // dash has no --version.
+        "sh" => &["-c", "true"],
         _ => &["--version"],
     };
     let found = Command::new(tool)
