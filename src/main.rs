@@ -29,7 +29,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::error::{ExitStatus, Partial};
-use crate::output::Output;
+use crate::output::{ErrorDoc, Output};
 
 fn main() -> ExitCode {
     // Before anything reads a secret: no core file, no ptrace by other users (SECURITY.md,
@@ -78,7 +78,7 @@ fn report(out: &Output, json: bool, err: &anyhow::Error) -> ExitStatus {
     let err = error::classify(err);
     if json {
         // With --json, stdout is exactly one JSON document, failures included.
-        let _ = out.json(&Output::error_json(&err));
+        let _ = out.json(&ErrorDoc::new(&err));
     }
     out.error(&err);
     err.kind.exit_status()

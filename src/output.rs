@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use console::style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 
 use crate::error::{CliError, ErrorKind};
 use crate::scalekit::{Observer, RequestEvent};
@@ -76,7 +77,7 @@ impl Output {
     }
 
     /// Writes one JSON document to stdout.
-    pub(crate) fn json(&self, value: &serde_json::Value) -> io::Result<()> {
+    pub(crate) fn json(&self, value: &impl serde::Serialize) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
         self.data(&text)
     }
@@ -196,25 +197,6 @@ impl Output {
         }
         // One write, so that concurrent output cannot interleave inside an error.
         to_stderr(&text);
-    }
-
-    /// The `--json` error document: `{"error": {"code", "message", "hint"[, "link", "link_expires_at"]}}`.
-    /// Secrets this run has seen are redacted from the message and hint; nothing else is
-    /// changed (serde escapes control characters).
-    pub(crate) fn error_json(err: &CliError) -> serde_json::Value {
-        let mut obj = serde_json::json!({
-            "code": err.kind.json_code(),
-            "message": secret::redact(&err.message),
-            "hint": err.hint.as_deref().map(secret::redact),
-        });
-        if err.kind == ErrorKind::AuthorizationRequired {
-            obj["link"] = err.link.as_ref().map(|l| l.link.clone()).into();
-            obj["link_expires_at"] = err.link.as_ref().and_then(|l| l.expires_at.clone()).into();
-        }
-        if err.kind == ErrorKind::ToolFailed {
-            obj["execution_id"] = err.execution_id.as_deref().into();
-        }
-        serde_json::json!({ "error": obj })
     }
 
     /// The `--verbose` observer: one stderr line per HTTP attempt, never a query or a body.
@@ -352,6 +334,64 @@ fn opener() -> std::process::Command {
     #[cfg(not(any(windows, target_os = "macos")))]
     {
         std::process::Command::new("xdg-open")
+    }
+}
+
+/// The `--json` error document: `{"error": {"code", "message", "hint"[, "link",
+/// "link_expires_at"][, "execution_id"]}}`. Secrets this run has seen are redacted from the
+/// message and hint; nothing else is changed (serde escapes control characters).
+#[derive(Serialize)]
+pub(crate) struct ErrorDoc<'a> {
+    pub(crate) error: ErrorBody<'a>,
+}
+
+/// The inside of [`ErrorDoc`]. Fields in alphabetical order, the order the keys have always
+/// had; a flattened `None` leaves its keys out.
+#[derive(Serialize)]
+pub(crate) struct ErrorBody<'a> {
+    code: &'static str,
+    /// `tool_failed` only.
+    #[serde(flatten)]
+    execution: Option<ExecutionDoc<'a>>,
+    hint: Option<String>,
+    /// `authorization_required` only.
+    #[serde(flatten)]
+    link: Option<LinkDoc<'a>>,
+    message: String,
+}
+
+/// The tool execution a `tool_failed` error is about (`null` when Scalekit named none).
+#[derive(Serialize)]
+struct ExecutionDoc<'a> {
+    execution_id: Option<&'a str>,
+}
+
+/// The magic link of an error or of `authorize --json` (`null`s when there is none).
+#[derive(Serialize)]
+pub(crate) struct LinkDoc<'a> {
+    pub(crate) link: Option<&'a str>,
+    pub(crate) link_expires_at: Option<String>,
+}
+
+impl<'a> ErrorDoc<'a> {
+    /// The document for `err`, redacted.
+    pub(crate) fn new(err: &'a CliError) -> Self {
+        let auth = err.kind == ErrorKind::AuthorizationRequired;
+        let link = err.link.as_deref();
+        Self {
+            error: ErrorBody {
+                code: err.kind.json_code(),
+                execution: (err.kind == ErrorKind::ToolFailed).then_some(ExecutionDoc {
+                    execution_id: err.execution_id.as_deref(),
+                }),
+                hint: err.hint.as_deref().map(secret::redact),
+                link: auth.then_some(LinkDoc {
+                    link: link.map(|l| l.link.as_str()),
+                    link_expires_at: link.and_then(|l| l.expires_at.clone()),
+                }),
+                message: secret::redact(&err.message),
+            },
+        }
     }
 }
 

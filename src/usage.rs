@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::io::Write as _;
 
 use crate::error::CliError;
-use crate::output::Output;
+use crate::output::ErrorDoc;
 
 /// Reports a clap error; returns the process exit code (0 for `--help`/`--version`).
 pub(crate) fn report(err: &clap::Error, args: &[OsString]) -> u8 {
@@ -38,8 +38,7 @@ pub(crate) fn report(err: &clap::Error, args: &[OsString]) -> u8 {
         let _ = err.print();
         summarize(&err.render().to_string())
     };
-    if json {
-        let doc = Output::error_json(&cli_error);
+    if json && let Ok(doc) = serde_json::to_string_pretty(&ErrorDoc::new(&cli_error)) {
         let _ = writeln!(std::io::stdout().lock(), "{doc}");
     }
     2

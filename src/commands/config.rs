@@ -1,7 +1,7 @@
 //! `config`: add, replace, show or remove a service → connection mapping. No network, except
 //! `--provider`, which lists the provider's connections to find the one to map.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{Context, interruptible};
 use crate::cli::ConfigArgs;
@@ -106,12 +106,12 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
         .ok()
         .map(|id| id.value);
     if json {
-        ctx.out.json(&json!({
-            "service": service,
-            "connection_name": mapping.connection_name,
-            "identifier": identifier,
-            "hosts": mapping.hosts,
-        }))?;
+        ctx.out.json(&ServiceDoc {
+            connection_name: &mapping.connection_name,
+            hosts: &mapping.hosts,
+            identifier: identifier.as_deref(),
+            service,
+        })?;
     } else if print_text {
         let origin = if mapping.identifier.is_some() {
             ""
@@ -251,4 +251,13 @@ fn not_mapped(ctx: &Context, config: &Config, service: &str) -> CliError {
         return suggest::init_first();
     }
     suggest::unknown_service(service, config, true)
+}
+
+/// `config SERVICE --json`. Fields in alphabetical order, the order the keys have always had.
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    connection_name: &'a str,
+    hosts: &'a [String],
+    identifier: Option<&'a str>,
+    service: &'a str,
 }

@@ -1,7 +1,7 @@
 //! `connections`: the environment's connections from the dashboard, marking which can be
 //! authorized and which services map to each.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::Context;
 use crate::cli::ConnectionsArgs;
@@ -25,22 +25,22 @@ pub(crate) async fn run(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result
         })
         .collect();
     if args.json {
-        let docs: Vec<Value> = connections
+        let docs: Vec<ConnectionDoc> = connections
             .iter()
             .map(|c| {
                 let services = services_of(&config, &c.key_id);
-                json!({
-                    "connection_name": c.key_id,
-                    "provider": c.provider,
-                    "type": c.kind,
-                    "status": c.status,
-                    "enabled": c.enabled,
-                    "service": services.first(),
-                    "services": services,
-                })
+                ConnectionDoc {
+                    connection_name: &c.key_id,
+                    enabled: c.enabled,
+                    provider: &c.provider,
+                    service: services.first().cloned(),
+                    services,
+                    status: &c.status,
+                    kind: &c.kind,
+                }
             })
             .collect();
-        ctx.out.json(&Value::Array(docs))?;
+        ctx.out.json(&docs)?;
         return Ok(ExitStatus::Success);
     }
     if connections.is_empty() {
@@ -99,4 +99,19 @@ fn services_of(config: &Config, connection_name: &str) -> Vec<String> {
         .collect();
     services.sort();
     services
+}
+
+/// One connection of `connections --json`. Fields in alphabetical order (by key), the order
+/// the keys have always had.
+#[derive(Serialize)]
+struct ConnectionDoc<'a> {
+    connection_name: &'a str,
+    enabled: bool,
+    provider: &'a str,
+    /// The first service mapped to it, for scripts that expect one.
+    service: Option<String>,
+    services: Vec<String>,
+    status: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
 }

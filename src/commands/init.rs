@@ -338,7 +338,7 @@ fn read_secret_from_stdin() -> anyhow::Result<Secret> {
 /// `POST /oauth/token` with the new credentials. Rejected: exit 3; unreachable: exit 5.
 fn verify(
     ctx: &Context,
-    env_url: &reqwest::Url,
+    env_url: &url::Url,
     client_id: &str,
     secret: &Secret,
 ) -> anyhow::Result<()> {

@@ -52,7 +52,7 @@ pub(crate) enum FlowOutcome {
     },
 }
 
-/// The authorize flow (cli.md `authorize` steps 1–4).
+/// The authorize flow (docs/cli.md, `authorize`, steps 1–4).
 pub(crate) async fn flow(
     ctx: &Context,
     client: &Client,
@@ -222,6 +222,7 @@ async fn wait(
             human_duration(options.timeout)
         ));
     }
+    let poll_interval = ctx.poll_interval(DEFAULT_POLL_INTERVAL)?;
     let mut said_verification = initial.status == AccountStatus::PendingVerification;
     // The account's `updated_at` when the current link was minted.
     let mut minted_at = initial.updated_at;
@@ -241,7 +242,7 @@ async fn wait(
                 return Err(timeout_error(target, options.timeout, link.as_ref()));
             }
             tokio::select! {
-                () = tokio::time::sleep(DEFAULT_POLL_INTERVAL.min(deadline - now)) => {}
+                () = tokio::time::sleep(poll_interval.min(deadline - now)) => {}
                 _ = tokio::signal::ctrl_c() => return Err(CliError::interrupted().into()),
             }
             let account = tokio::select! {

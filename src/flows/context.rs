@@ -90,6 +90,12 @@ impl Context {
         self.http_timeout
     }
 
+    /// How often a wait for approval asks Scalekit: `default`, unless the testing knob
+    /// `SCALEKIT_AUTH_POLL_INTERVAL_MS` says otherwise (exit 2 when it is malformed).
+    pub(crate) fn poll_interval(&self, default: Duration) -> Result<Duration, CliError> {
+        Ok(resolve::poll_interval(&self.env)?.map_or(default, |s| s.value))
+    }
+
     /// Loads config.toml (missing is empty; malformed is exit 3).
     pub(crate) fn config(&self) -> anyhow::Result<Config> {
         cfg::load(&self.paths)

@@ -19,7 +19,7 @@ use crate::scalekit::types::{AccountStatus, ConnectedAccount, SecretMap, format_
 use crate::secret::Secret;
 
 /// How long to pause before asking Scalekit again for a token that expires too soon
-/// (Scalekit refreshes in the background; scalekit-api.md §8).
+/// (Scalekit refreshes in the background; docs/scalekit-wire.md §19).
 const MIN_TTL_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// A credential ready to print.
@@ -195,7 +195,7 @@ async fn from_agent(
 
 /// One `/auth` lookup. A token that expires within `min_ttl` (zero: one already past its
 /// expiry) is asked for once more after a short pause, since Scalekit refreshes tokens in the
-/// background (scalekit-api.md §8). Still expired: the account needs authorization again;
+/// background (docs/scalekit-wire.md §19). Still expired: the account needs authorization again;
 /// still too short: [`Fetched::TooShort`].
 async fn fetch(client: &Client, target: Target, min_ttl: Duration) -> anyhow::Result<Fetched> {
     let mut asked_again = false;

@@ -142,7 +142,7 @@ async fn attempt(
         Err(ExecuteError::Answered(failure)) => failure,
     };
     // Not found, or a failed precondition: the account may be missing or inactive (Scalekit
-    // does not say which in a way to rely on, scalekit-api.md §13): look it up.
+    // does not say which in a way to rely on, docs/scalekit-wire.md §16): look it up.
     let precondition = failure.grpc_code == Some(9);
     if failure.status == StatusCode::NOT_FOUND.as_u16() || precondition {
         let account = client

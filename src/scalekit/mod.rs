@@ -1,4 +1,4 @@
-//! The Scalekit REST client (scalekit-api.md): client-credentials auth, connected accounts,
+//! The Scalekit REST client (docs/scalekit-wire.md): client-credentials auth, connected accounts,
 //! retries and timeouts. No printing, no prompting: callers observe requests through
 //! [`RequestEvent`]s and get typed [`ApiError`]s.
 

@@ -11,7 +11,7 @@ use super::transport::{Answer, MAX_PROXY_BODY_BYTES, Retries};
 use super::types::GrpcError;
 use crate::secret::Secret;
 
-/// One HTTP call through Scalekit's proxy (scalekit-api.md §4.8): Scalekit adds the
+/// One HTTP call through Scalekit's proxy (docs/scalekit-wire.md §13): Scalekit adds the
 /// connected account's credentials and forwards it to the provider's API, so the token
 /// never reaches this machine.
 pub(crate) struct ProxyRequest<'a> {
@@ -87,7 +87,7 @@ impl Client {
                 .http
                 .request(req.method.clone(), url.clone())
                 .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
-                // The SDKs' header names, underscores and all (scalekit-api.md §4.8).
+                // The SDKs' header names, underscores and all (docs/scalekit-wire.md §13).
                 .header("connection_name", req.connection_name)
                 .header("identifier", req.identifier);
             for (name, value) in req.headers {

@@ -13,9 +13,9 @@ use super::Client;
 use super::error::{ApiError, sanitize_message};
 use super::types::GrpcError;
 
-/// Sent on every request (scalekit-api.md §5 allows any user agent).
+/// Sent on every request (docs/scalekit-wire.md §5 allows any user agent).
 pub(crate) const USER_AGENT: &str = concat!("scalekit-auth/", env!("CARGO_PKG_VERSION"));
-/// At most this many attempts per request (cli.md "Retries").
+/// At most this many attempts per request (docs/cli.md, "Retries").
 pub(crate) const MAX_ATTEMPTS: u32 = 4;
 /// All attempts of one request, waits included, end within this time.
 pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(30);

@@ -1,12 +1,13 @@
 //! `completions`: the committed scripts, and real shells loading them and completing
 //! subcommands, options and the service names configured in `config.toml`. A shell that is
-//! not installed is skipped with a note (`.ci/run` installs zsh and fish).
+//! not installed fails the test under CI (`.ci/run` installs zsh and fish) and is skipped
+//! with a visible note elsewhere (`require_tool`).
 
 use std::path::{Path, PathBuf};
 
 use scalekit_emulator::Fault;
 
-use crate::harness::{World, run_command, write};
+use crate::harness::{World, require_tool, run_command, write};
 
 /// Each shell and the committed script `completions SHELL` prints.
 const SCRIPTS: [(&str, &str); 5] = [
@@ -21,18 +22,6 @@ fn script(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("completions")
         .join(file)
-}
-
-/// Whether `program` runs here; prints why a test is skipped when it does not.
-fn installed(program: &str) -> bool {
-    let found = std::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("note: {program} is not installed; skipping its completion test");
-    }
-    found
 }
 
 /// A world with two services, so that `g` is ambiguous and `gm` is not.
@@ -265,7 +254,7 @@ cat $out
 
 #[test]
 fn zsh_completes_commands_options_and_configured_services() {
-    if !installed("zsh") {
+    if !require_tool("zsh") {
         return;
     }
     let w = world();
@@ -306,7 +295,7 @@ fn fish_complete(w: &World, line: &str) -> Vec<String> {
 
 #[test]
 fn fish_completes_commands_options_and_configured_services() {
-    if !installed("fish") {
+    if !require_tool("fish") {
         return;
     }
     let w = world();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use scalekit_emulator::SeedAccount;
 
-use crate::harness::{CLIENT_ID, SECRET, World, write};
+use crate::harness::{CLIENT_ID, SECRET, World, require_tool, write};
 
 fn identity(w: &mut World, text: &str) {
     let workspace = w.home.path().join("openclaw");
@@ -16,6 +16,9 @@ fn identity(w: &mut World, text: &str) {
 
 #[test]
 fn init_prompts_for_everything_reprompts_on_typos_and_hides_the_secret() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     identity(
         &mut w,
@@ -55,6 +58,9 @@ fn init_prompts_for_everything_reprompts_on_typos_and_hides_the_secret() {
 
 #[test]
 fn ctrl_c_at_the_secret_prompt_exits_130_with_echo_restored() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::new();
     // The shell survives the Ctrl-C (its trap) to report the exit code and the settings.
     let mut pty = w.pty_shell(r#"trap true INT; stty echo; "$BIN" init; echo "exit=$?"; stty -a"#);
@@ -78,6 +84,9 @@ fn ctrl_c_at_the_secret_prompt_exits_130_with_echo_restored() {
 
 #[test]
 fn ci_and_no_input_turn_prompts_off_but_false_values_do_not() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     for (var, value) in [
         ("CI", "true"),
@@ -104,6 +113,9 @@ fn ci_and_no_input_turn_prompts_off_but_false_values_do_not() {
 
 #[test]
 fn interactive_token_authorizes_inline_with_qr_and_spinner() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.emu.seed(SeedAccount {
         connector: "gmail_u3134a".into(),
@@ -129,6 +141,9 @@ fn interactive_token_authorizes_inline_with_qr_and_spinner() {
 
 #[test]
 fn open_uses_the_browser_only_when_interactive_and_not_over_ssh() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
     // A fake xdg-open that records what it was asked to open.
     let bin = w.home.path().join("bin");
@@ -173,6 +188,9 @@ fn open_uses_the_browser_only_when_interactive_and_not_over_ssh() {
 
 #[test]
 fn color_follows_the_terminal_no_color_and_the_flag() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::configured(&[]);
     // Not a terminal: no escape codes.
     let run = w.run(&["config", "nope"]);
@@ -191,6 +209,9 @@ fn color_follows_the_terminal_no_color_and_the_flag() {
 
 #[test]
 fn ctrl_c_at_the_remove_confirmation_exits_130_and_deletes_nothing() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     let mut pty =
@@ -211,6 +232,9 @@ fn ctrl_c_at_the_remove_confirmation_exits_130_and_deletes_nothing() {
 
 #[test]
 fn init_suggests_user_as_identifier_without_an_identity_file() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     w.env
         .insert("OPENCLAW_WORKSPACE".into(), "/nonexistent-workspace".into());

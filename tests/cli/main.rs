@@ -16,6 +16,7 @@ mod hosts;
 mod identities;
 mod init;
 mod interactive;
+mod layers;
 mod list;
 mod man;
 #[cfg(target_os = "linux")]

@@ -1,12 +1,13 @@
 //! What `request` prints of the provider's answer: the body as it is, `-i`'s status line and
 //! headers before it, `--json`'s document, or `-o`'s file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Version};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::Target;
 use crate::cli::RequestArgs;
@@ -138,44 +139,52 @@ fn head(answer: &ProxyAnswer) -> String {
 
 /// `--json`: `{"status","headers","body","body_base64"}`; the body as text, or base64 with
 /// `body_base64: true` when it is not UTF-8. With `-o`, `body` is null and `output` and
-/// `size` say where the body went.
-fn document(answer: &ProxyAnswer, written: Option<&Path>) -> Value {
-    let mut doc = json!({
-        "status": answer.status.as_u16(),
-        "headers": headers_json(&answer.headers),
-    });
+/// `size` say where the body went. Fields in alphabetical order, the order the keys have
+/// always had.
+#[derive(Serialize)]
+struct Document {
+    body: Option<String>,
+    body_base64: bool,
+    headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    status: u16,
+}
+
+fn document(answer: &ProxyAnswer, written: Option<&Path>) -> Document {
+    let mut doc = Document {
+        body: None,
+        body_base64: false,
+        headers: headers_map(&answer.headers),
+        output: None,
+        size: None,
+        status: answer.status.as_u16(),
+    };
     if let Some(dest) = written {
-        doc["body"] = Value::Null;
-        doc["body_base64"] = Value::Bool(false);
-        doc["output"] = Value::String(dest.to_string_lossy().into_owned());
-        doc["size"] = Value::from(answer.size);
-        return doc;
-    }
-    if let Ok(text) = std::str::from_utf8(&answer.body) {
-        doc["body"] = Value::String(text.to_owned());
-        doc["body_base64"] = Value::Bool(false);
+        doc.output = Some(dest.to_string_lossy().into_owned());
+        doc.size = Some(answer.size);
+    } else if let Ok(text) = std::str::from_utf8(&answer.body) {
+        doc.body = Some(text.to_owned());
     } else {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&answer.body);
-        doc["body"] = Value::String(encoded);
-        doc["body_base64"] = Value::Bool(true);
+        doc.body = Some(base64::engine::general_purpose::STANDARD.encode(&answer.body));
+        doc.body_base64 = true;
     }
     doc
 }
 
 /// Header names (lower-case) to values; a repeated header's values joined with `, `.
-fn headers_json(headers: &HeaderMap) -> Value {
-    let mut map = Map::new();
+fn headers_map(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
     for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match map.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        map.entry(name.as_str().to_owned())
+            .and_modify(|existing: &mut String| {
                 existing.push_str(", ");
                 existing.push_str(&value);
-            }
-            _ => {
-                map.insert(name.as_str().to_owned(), Value::String(value));
-            }
-        }
+            })
+            .or_insert_with(|| value.clone().into_owned());
     }
-    Value::Object(map)
+    map
 }

@@ -2,7 +2,8 @@
 
 mod run;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::Context;
 use crate::cli::{ToolsCommand, ToolsListArgs, ToolsSchemaArgs, ToolsSearchArgs};
@@ -74,11 +75,15 @@ fn print_tools(
     none: &str,
 ) -> anyhow::Result<ExitStatus> {
     if json {
-        let docs: Vec<Value> = tools
+        let docs: Vec<ToolDoc> = tools
             .iter()
-            .map(|t| json!({"name": t.name, "provider": t.provider, "description": t.description}))
+            .map(|t| ToolDoc {
+                description: &t.description,
+                name: &t.name,
+                provider: &t.provider,
+            })
             .collect();
-        ctx.out.json(&Value::Array(docs))?;
+        ctx.out.json(&docs)?;
         return Ok(ExitStatus::Success);
     }
     if tools.is_empty() {
@@ -214,8 +219,19 @@ fn type_of(schema: &Value) -> String {
         .join(" or ")
 }
 
+/// A tool in `tools search|list --json`. Fields in alphabetical order, the order the keys
+/// have always had.
+#[derive(Serialize)]
+struct ToolDoc<'a> {
+    description: &'a str,
+    name: &'a str,
+    provider: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
