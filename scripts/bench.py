@@ -12,6 +12,13 @@ Markdown report with the median and spread of repeated runs, next to the budgets
 - `mcp`: the time from spawn to the first `tools/list` answer, and the latency of single tool
   calls to a warm server (`http_request`, `search_tools`, `list_services`) with the requests
   the emulator saw per call.
+- `tools run` (a catalog tool, with and without `--no-check`) at the same latencies, with the
+  requests the emulator saw (exactly 3, and 2 with `--no-check`).
+
+`--only tools` measures just the `tools run` rows and merges them into the existing report.
+- with `scalekit-auth agent` running: `token` from a warm agent (and the requests it cost),
+  50 concurrent `token` calls on a cold agent (how many `/auth` they made), and the agent's
+  RSS holding 100 cached tokens.
 
 Standard library only. Each run is one child process: wall time from a monotonic clock
 around spawn-to-exit, peak RSS from the kernel's rusage of that very child (`os.wait4`).
@@ -37,6 +44,9 @@ CLIENT_SECRET = "bench-secret-not-real"
 IDENTIFIER = "bench"
 SERVICES = [f"svc{i}" for i in range(1, 9)]
 LATENCY_MS = 50
+# `tools run` needs a connection of a provider the emulator's catalog has tools for.
+TOOL_SERVICE, TOOL_CONNECTION, TOOL = "gmail", "gmail_bench", "gmail_fetch_mails"
+TOOL_PARAMS = '{"max_results": 2, "query": "is:unread"}'
 
 # Budgets (issue #6). Times are judged on the median of the runs.
 BUDGET_VERSION_MS = 5.0
@@ -45,6 +55,10 @@ BUDGET_TOKEN_8_MS = 2 * LATENCY_MS + 30.0
 BUDGET_AUTHORIZE_REQUESTS = 4
 BUDGET_BINARY_BYTES = 8 * 1000 * 1000
 BUDGET_RSS_KIB = 20 * 1000 * 1000 // 1024
+# The agent (issue #14): a warm hit, and concurrent misses for one account.
+BUDGET_WARM_AGENT_MS = 3.0
+AGENT_CONCURRENT = 50
+AGENT_CACHED = 100
 
 # Never send control calls through a proxy from the environment.
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -67,7 +81,9 @@ class Emulator:
         seed = os.path.join(workdir, "seed.json")
         with open(seed, "w") as f:
             json.dump(
-                [{"connector": f"{s}_bench", "identifier": IDENTIFIER} for s in SERVICES], f
+                [{"connector": f"{s}_bench", "identifier": IDENTIFIER} for s in SERVICES]
+                + [{"connector": TOOL_CONNECTION, "identifier": IDENTIFIER}],
+                f,
             )
         self.proc = subprocess.Popen(
             [
@@ -100,6 +116,14 @@ class Emulator:
         """(requests, distinct TCP connections) since the last clear."""
         log = control(self.url, "GET", "/requests")["requests"]
         return len(log), len({r["connection"] for r in log})
+
+    def paths(self) -> list[str]:
+        """`METHOD /path` of every request since the last clear."""
+        log = control(self.url, "GET", "/requests")["requests"]
+        return [f"{r['method']} {r['path']}" for r in log]
+
+    def seed(self, connector: str, identifier: str) -> None:
+        control(self.url, "POST", "/accounts", {"connector": connector, "identifier": identifier})
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -220,6 +244,96 @@ def instructions(argv: list[str], env: dict, cwd: str) -> int | None:
     return None
 
 
+def agent_rows(auth: str, emu: Emulator, env: dict, work: str, runs: int) -> list[Row]:
+    """`scalekit-auth agent` in the foreground on a socket in the work dir: 50 concurrent
+    `token` calls while it is cold, `token` from it warm, and its RSS with 100 tokens."""
+    rows: list[Row] = []
+    sock = os.path.join(work, "agent", "agent.sock")
+    aenv = dict(env, SCALEKIT_AUTH_AGENT_SOCK=sock)
+    del aenv["SCALEKIT_AUTH_NO_AGENT"]
+    agent = subprocess.Popen(
+        [auth, "agent", "--idle-timeout", "1h"], env=aenv, cwd=work,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):
+            if run_once([auth, "agent", "status"], aenv, work).code == 0:
+                break
+            time.sleep(0.01)
+        else:
+            sys.exit("the agent did not start")
+        cold = f"`token` 1 service x {AGENT_CONCURRENT} at once, cold agent, {LATENCY_MS} ms latency"
+        emu.clear()
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen([auth, "token", "svc1"], env=aenv, cwd=work,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+            for _ in range(AGENT_CONCURRENT)
+        ]
+        codes = [p.wait() for p in procs]
+        wall = (time.perf_counter() - started) * 1000.0
+        if any(codes):
+            sys.exit(f"concurrent `token` through the agent failed: exits {sorted(set(codes))}")
+        seen = emu.paths()
+        auths = sum(1 for p in seen if p.endswith("/connected_accounts/auth"))
+        rows.append(Row(cold, fmt_ms(wall), "", "", f"{len(seen)} req, {auths} `/auth`",
+                        "1 `/auth`", auths == 1, "all of them, spawn to last exit"))
+
+        walls, counts_seen = [], []
+        for _ in range(3):
+            run_once([auth, "token", "svc1"], aenv, work)
+        for _ in range(runs):
+            emu.clear()
+            s = run_once([auth, "token", "svc1"], aenv, work)
+            if s.code != 0:
+                sys.exit(f"`token` from the warm agent exited {s.code}")
+            walls.append(s.wall_ms)
+            counts_seen.append(emu.seen())
+        row = timing_row("`token` 1 service, warm agent", walls, counts(counts_seen),
+                         BUDGET_WARM_AGENT_MS)
+        if any(r for r, _ in counts_seen):
+            row.ok = False
+            row.note = (row.note + "; " if row.note else "") + "wanted 0 requests"
+        rows.append(row)
+
+        # 100 cached tokens: one account per identifier, fetched through the agent.
+        for i in range(AGENT_CACHED):
+            emu.seed("svc2_bench", f"cached-{i}")
+        batch = 10
+        for start in range(0, AGENT_CACHED, batch):
+            procs = [
+                subprocess.Popen([auth, "token", "svc2", "--identifier", f"cached-{i}"],
+                                 env=aenv, cwd=work, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for i in range(start, min(start + batch, AGENT_CACHED))
+            ]
+            if any(p.wait() for p in procs):
+                sys.exit("filling the agent's cache failed")
+        status = subprocess.run([auth, "agent", "status", "--json"], env=aenv, cwd=work,
+                                capture_output=True, text=True, check=True)
+        entries = len(json.loads(status.stdout)["entries"])
+        try:
+            with open(f"/proc/{agent.pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            rss_kib = int(fields["VmRSS"].split()[0])
+            hwm_kib = int(fields["VmHWM"].split()[0])
+            rows.append(Row(f"agent RSS, {entries} cached tokens", f"{rss_kib / 1024:.1f} MiB",
+                            "", f"peak {hwm_kib / 1024:.1f} MiB", "", "< 20 MB",
+                            hwm_kib < BUDGET_RSS_KIB, "/proc/PID/status VmRSS, VmHWM"))
+        except OSError:
+            rows.append(Row(f"agent RSS, {entries} cached tokens", "–", "", "", "", "", None,
+                            "no /proc on this system"))
+    finally:
+        subprocess.run([auth, "agent", "stop"], env=aenv, cwd=work,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            agent.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+    return rows
+
+
 def kept_notes(path: str) -> str:
     """The hand-written part of an existing report: everything from its `## Notes` on."""
     try:
@@ -284,7 +398,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "30")))
     ap.add_argument("--out", default="BENCHMARK.md", help="where to write the report")
     ap.add_argument("--check", action="store_true", help="exit 1 when a budget is missed")
+    ap.add_argument("--only", choices=["tools"],
+                    help="measure only these rows and merge them into the existing report")
+    ap.add_argument("--no-agent-bench", action="store_true",
+                    help="skip the measurements with `scalekit-auth agent` running")
     args = ap.parse_args()
+    full = args.only is None
     runs = max(args.runs, 3)
     auth = os.path.abspath(args.auth)
     emulator_bin = os.path.abspath(args.emulator)
@@ -298,6 +417,8 @@ def main() -> int:
             "HOME": work,
             "NO_COLOR": "1",
             "SCALEKIT_AUTH_CONFIG_DIR": os.path.join(work, "config"),
+            # No agent but the one agent_rows starts, on its own socket.
+            "SCALEKIT_AUTH_NO_AGENT": "1",
         }
 
         def timed(argv, n, expect=0, warmup=3):
@@ -312,30 +433,34 @@ def main() -> int:
             return samples
 
         # Start-up: no network, no files.
-        version = timed(["--version"], runs * 4)
-        rows.append(timing_row("`--version`", [s.wall_ms for s in version], "", BUDGET_VERSION_MS))
-        helps = timed(["--help"], runs * 2)
-        rows.append(timing_row("`--help`", [s.wall_ms for s in helps], "", None))
+        version = timed(["--version"], runs * 4) if full else []
+        if full:
+            rows.append(
+                timing_row("`--version`", [s.wall_ms for s in version], "", BUDGET_VERSION_MS)
+            )
+            helps = timed(["--help"], runs * 2)
+            rows.append(timing_row("`--help`", [s.wall_ms for s in helps], "", None))
 
         # Instructions, which unlike time do not depend on what else the machine is doing.
-        ins = instructions([auth, "--version"], env, work)
+        ins = instructions([auth, "--version"], env, work) if full else None
         if ins is not None:
             rows.append(Row("instructions, `--version`", f"{ins / 1e6:.2f} M", "", "", "",
                             "", None, "callgrind"))
 
         size = os.path.getsize(auth)
-        rows.append(
-            Row(
-                "release binary size",
-                f"{size / 1e6:.2f} MB",
-                "",
-                "",
-                "",
-                f"< {BUDGET_BINARY_BYTES / 1e6:g} MB",
-                size < BUDGET_BINARY_BYTES,
-                f"{size} bytes",
+        if full:
+            rows.append(
+                Row(
+                    "release binary size",
+                    f"{size / 1e6:.2f} MB",
+                    "",
+                    "",
+                    "",
+                    f"< {BUDGET_BINARY_BYTES / 1e6:g} MB",
+                    size < BUDGET_BINARY_BYTES,
+                    f"{size} bytes",
+                )
             )
-        )
 
         token_samples: dict[tuple[int, int], list[Sample]] = {}
         rss_results: dict[int, tuple[list[int] | None, str]] = {}
@@ -351,8 +476,13 @@ def main() -> int:
                     for s in SERVICES:
                         subprocess.run([auth, "config", s, f"{s}_bench"], env=env, cwd=work,
                                        check=True, stderr=subprocess.DEVNULL)
+                    subprocess.run([auth, "config", TOOL_SERVICE, TOOL_CONNECTION], env=env,
+                                   cwd=work, check=True, stderr=subprocess.DEVNULL)
                 env["SCALEKIT_ENV_URL"] = emu.url  # this emulator's port beats config.toml
-                for n in (1, 8):
+                # The saved secret goes only to the URL it was saved with (the first
+                # emulator's); for this one, the secret comes from the environment, beside it.
+                env["SCALEKIT_CLIENT_SECRET"] = CLIENT_SECRET
+                for n in (1, 8) if full else ():
                     argv = ["token", *SERVICES[:n]]
                     for _ in range(3):
                         run_once([auth, *argv], env, work)
@@ -376,47 +506,74 @@ def main() -> int:
                         row.note = (row.note + "; " if row.note else "") + f"wanted {wanted} requests"
                     rows.append(row)
 
-                # mcp: spawn to the first tools/list answer, then single calls to a warm server.
-                control(emu.url, "POST", "/settings", {"upstream": "/_emulator/echo"})
-                if latency == 0:
-                    walls = []
-                    for i in range(runs + 3):
-                        session = McpSession(auth, env, work)
-                        session.initialize()
-                        tools = session.request("tools/list")["tools"]
-                        wall = (time.perf_counter() - session.started) * 1000.0
-                        session.close()
-                        if len(tools) != 7:
-                            sys.exit(f"`mcp` listed {len(tools)} tools, wanted 7")
-                        if i >= 3:
-                            walls.append(wall)
-                    rows.append(timing_row("`mcp` spawn → first `tools/list` answer", walls, "", None))
-                session = McpSession(auth, env, work)
-                session.initialize()
-                for tool, arguments, wanted in [
-                    ("http_request", {"service": "svc1", "method": "GET", "path": "/v1/me"}, 1),
-                    ("search_tools", {"query": "send email"}, 1),
-                    ("list_services", {}, len(SERVICES)),
-                ]:
+                # mcp (full runs only): spawn to the first tools/list answer, then single
+                # calls to a warm server.
+                if full:
+                    control(emu.url, "POST", "/settings", {"upstream": "/_emulator/echo"})
+                    if latency == 0:
+                        walls = []
+                        for i in range(runs + 3):
+                            session = McpSession(auth, env, work)
+                            session.initialize()
+                            tools = session.request("tools/list")["tools"]
+                            wall = (time.perf_counter() - session.started) * 1000.0
+                            session.close()
+                            if len(tools) != 7:
+                                sys.exit(f"`mcp` listed {len(tools)} tools, wanted 7")
+                            if i >= 3:
+                                walls.append(wall)
+                        rows.append(timing_row("`mcp` spawn → first `tools/list` answer", walls, "", None))
+                    session = McpSession(auth, env, work)
+                    session.initialize()
+                    for tool, arguments, wanted in [
+                        ("http_request", {"service": "svc1", "method": "GET", "path": "/v1/me"}, 1),
+                        ("search_tools", {"query": "send email"}, 1),
+                        ("list_services", {}, len(SERVICES)),
+                    ]:
+                        for _ in range(3):
+                            session.call(tool, arguments)
+                        walls, seen = [], []
+                        for _ in range(runs):
+                            emu.clear()
+                            started = time.perf_counter()
+                            session.call(tool, arguments)
+                            walls.append((time.perf_counter() - started) * 1000.0)
+                            seen.append(emu.seen())
+                        row = timing_row(f"`mcp` `{tool}` call (warm), {latency} ms latency",
+                                         walls, counts(seen), None)
+                        if any(r != wanted for r, _ in seen):
+                            row.ok = False
+                            row.note = f"wanted {wanted} request{'s' if wanted > 1 else ''} per call"
+                        rows.append(row)
+                    session.close()
+                    control(emu.url, "POST", "/settings", {"upstream": ""})
+
+                # `tools run`: API token, the tool's schema, execute_tool; no schema with
+                # --no-check. Scalekit runs the tool; its data comes back on stdout.
+                for extra, wanted in (([], 3), (["--no-check"], 2)):
+                    argv = ["tools", "run", TOOL_SERVICE, TOOL, "-d", TOOL_PARAMS, *extra]
                     for _ in range(3):
-                        session.call(tool, arguments)
-                    walls, seen = [], []
+                        run_once([auth, *argv], env, work)
+                    samples, seen = [], []
                     for _ in range(runs):
                         emu.clear()
-                        started = time.perf_counter()
-                        session.call(tool, arguments)
-                        walls.append((time.perf_counter() - started) * 1000.0)
+                        s = run_once([auth, *argv], env, work)
+                        if s.code != 0 or not s.stdout.strip():
+                            why = subprocess.run([auth, *argv], env=env, cwd=work,
+                                                 capture_output=True, text=True).stderr
+                            sys.exit(f"`tools run{' ' if extra else ''}{' '.join(extra)}` "
+                                     f"failed (exit {s.code}): {why.strip()}")
+                        samples.append(s)
                         seen.append(emu.seen())
-                    row = timing_row(f"`mcp` `{tool}` call (warm), {latency} ms latency",
-                                     walls, counts(seen), None)
-                    if any(r != wanted for r, _ in seen):
-                        row.ok = False
-                        row.note = f"wanted {wanted} request{'s' if wanted > 1 else ''} per call"
+                    what = f"`tools run{' ' + extra[0] if extra else ''}`, {latency} ms latency"
+                    row = timing_row(what, [s.wall_ms for s in samples], counts(seen), None)
+                    row.budget = f"exactly {wanted} requests"
+                    row.ok = all(r == wanted for r, _ in seen)
+                    if not row.ok:
+                        row.note = f"wanted {wanted} requests"
                     rows.append(row)
-                session.close()
-                control(emu.url, "POST", "/settings", {"upstream": ""})
 
-                if latency == LATENCY_MS:
+                if latency == LATENCY_MS and full:
                     # First-time authorize: a new identifier each run, so the account is new.
                     walls, seen = [], []
                     for i in range(max(runs // 3, 5)):
@@ -439,6 +596,8 @@ def main() -> int:
                     if not row.ok:
                         row.note = f"{most - BUDGET_AUTHORIZE_REQUESTS} request(s) over"
                     rows.append(row)
+                    if not args.no_agent_bench:
+                        rows.extend(agent_rows(auth, emu, env, work, runs))
                     for n in (1, 8):
                         argv = [auth, "token", *SERVICES[:n]]
                         rss_results[n] = peak_rss(argv, env, work, max(runs // 3, 5))
@@ -451,7 +610,7 @@ def main() -> int:
             finally:
                 emu.stop()
 
-        for n in (1, 8):
+        for n in (1, 8) if full else ():
             rss, how = rss_results[n]
             if rss is None:
                 # No /usr/bin/time: the kernel's rusage of the timed runs. It includes the
@@ -473,8 +632,11 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    report = render(rows, runs, auth, load_before, os.getloadavg())
-    report += kept_notes(args.out)
+    if full:
+        report = render(rows, runs, auth, load_before, os.getloadavg())
+        report += kept_notes(args.out)
+    else:
+        report = merged(args.out, rows, runs, args.only, load_before, os.getloadavg())
     with open(args.out, "w") as f:
         f.write(report)
     sys.stdout.write(report)
@@ -482,6 +644,58 @@ def main() -> int:
     if missed:
         print(f"\n{len(missed)} budget(s) missed", file=sys.stderr)
     return 1 if (missed and args.check) else 0
+
+
+def row_line(r: Row) -> str:
+    met = {True: "yes", False: "**no**", None: "–"}[r.ok]
+    if r.note:
+        met += f" ({r.note})"
+    return f"| {r.what} | {r.median} | {r.p10_p90} | {r.min_max} | {r.seen} | {r.budget} | {met} |"
+
+
+def merged(path: str, rows: list[Row], runs: int, only: str, load_before, load_after) -> str:
+    """The existing report with `rows` in place of the lines of the same measurement (new
+    ones after the `token` rows of their latency), and a sentence saying when they were
+    measured."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except OSError:
+        sys.exit(f"--only merges into an existing report, and {path} cannot be read")
+    name = lambda line: line.split(" | ")[0].removeprefix("| ")  # noqa: E731
+    latency_of = lambda what: what.rsplit(", ", 1)[-1]  # noqa: E731
+    header = next(
+        (i for i, line in enumerate(lines) if line.startswith("| measurement |")), None
+    )
+    if header is None:
+        sys.exit(f"--only merges into an existing report, and {path} has no table")
+    for r in rows:
+        # The report's own table only: from its header to the first line that is no row.
+        end = next(
+            (i for i in range(header + 2, len(lines)) if not lines[i].startswith("| ")),
+            len(lines),
+        )
+        table = range(header + 2, end)
+        at = [i for i in table if name(lines[i]) == r.what]
+        if at:
+            lines[at[0]] = row_line(r)
+            continue
+        anchors = [
+            i for i in table
+            if name(lines[i]).startswith(("`token`", "`tools run"))
+            and latency_of(name(lines[i])) == latency_of(r.what)
+        ]
+        lines.insert((anchors[-1] if anchors else end - 1) + 1, row_line(r))
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note = (
+        f"The `{only}` rows: `scripts/bench --only {only}` on {now} (commit {git_describe()}), "
+        f"{runs} runs each, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after."
+    )
+    for i in [i for i, line in enumerate(lines) if line.startswith(f"The `{only}` rows: ")][::-1]:
+        del lines[i - 1:i + 1]  # the line and the empty line before it
+    header = next(i for i, line in enumerate(lines) if line.startswith("| measurement |"))
+    lines[header - 1:header - 1] = ["", note]
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -524,12 +738,7 @@ def render(rows: list[Row], runs: int, auth: str, load_before, load_after) -> st
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        met = {True: "yes", False: "**no**", None: "–"}[r.ok]
-        if r.note:
-            met += f" ({r.note})"
-        lines.append(
-            f"| {r.what} | {r.median} | {r.p10_p90} | {r.min_max} | {r.seen} | {r.budget} | {met} |"
-        )
+        lines.append(row_line(r))
     lines.append("")
     return "\n".join(lines)
 

@@ -12,8 +12,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCandidates;
 
 mod candidates;
+mod request;
 mod tools;
 
+pub(crate) use self::request::RequestArgs;
 pub(crate) use self::tools::{
     ConnectionsArgs, McpArgs, ToolsArgs, ToolsCommand, ToolsListArgs, ToolsRunArgs,
     ToolsSchemaArgs, ToolsSearchArgs,
@@ -88,6 +90,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true)]
     pub(crate) no_input: bool,
 
+    /// Do not ask a running agent for tokens (also SCALEKIT_AUTH_NO_AGENT=1)
+    #[arg(long, global = true)]
+    pub(crate) no_agent: bool,
+
     /// One stderr line per HTTP request: method, path, status, milliseconds (never a secret)
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
@@ -135,6 +141,7 @@ pub(crate) enum Command {
     Remove(RemoveArgs),
     Connections(ConnectionsArgs),
     Tools(ToolsArgs),
+    Agent(AgentArgs),
     Mcp(McpArgs),
 }
 
@@ -142,7 +149,8 @@ pub(crate) enum Command {
 ///
 /// Prompts for what no flag or environment variable gives when run at a terminal. The client
 /// secret comes from a hidden prompt, --client-secret-stdin or SCALEKIT_CLIENT_SECRET, never
-/// from a flag's value. The credentials are checked against Scalekit before anything is written.
+/// from a flag's value. The credentials are checked against Scalekit before anything is written;
+/// at a terminal, rejected ones (or an unreachable URL) are asked for again.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -469,62 +477,6 @@ pub(crate) struct ExecArgs {
     pub(crate) command: Vec<String>,
 }
 
-/// Make one HTTP call with a service's token, through Scalekit's proxy
-///
-/// The token never reaches this machine: Scalekit adds the connected account's credentials and
-/// forwards the call to the provider's API. PATH_OR_URL is the API's path
-/// (/gmail/v1/users/me/profile?maxResults=5) or a full https:// URL, whose host must be one of the
-/// service's (built-in for well-known providers, or set with config --host); given a full URL,
-/// SERVICE can be left out and is picked by the host. The answer's body goes to stdout as it
-/// is. Exit 0 for a 2xx answer; 1 for any other, after printing its body (with --fail: nothing
-/// on stdout). GET, HEAD, OPTIONS, PUT and DELETE are retried like every request; POST and
-/// PATCH are sent exactly once.
-#[derive(Debug, Args)]
-#[command(
-    override_usage = "scalekit-auth request [OPTIONS] [SERVICE] <METHOD> <PATH_OR_URL>",
-    after_help = "\
-Examples:
-  scalekit-auth request gmail GET /gmail/v1/users/me/profile
-  scalekit-auth request GET https://api.github.com/user
-  scalekit-auth request slack POST /api/chat.postMessage -H 'Content-Type: application/json' \\
-      --data '{\"channel\": \"C0123\", \"text\": \"hello\"}'
-  scalekit-auth request notion PATCH /v1/pages/$PAGE_ID --data @page.json --fail"
-)]
-pub(crate) struct RequestArgs {
-    /// The configured service; may be left out when PATH_OR_URL is a full URL (it is then
-    /// picked by the URL's host)
-    #[arg(value_name = "SERVICE", add = ArgValueCandidates::new(candidates::service_candidates))]
-    pub(crate) service: Option<String>,
-
-    /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS
-    #[arg(value_name = "METHOD")]
-    pub(crate) method: Option<String>,
-
-    /// The API's path and query (/gmail/v1/users/me/profile?maxResults=5), or a full https:// URL
-    #[arg(value_name = "PATH_OR_URL")]
-    pub(crate) location: Option<String>,
-
-    /// A request header, 'Name: value'; repeatable. Not Authorization: Scalekit adds it
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub(crate) headers: Vec<String>,
-
-    /// The request body: the text itself, @FILE, or @- for stdin. Sent as
-    /// application/json unless a Content-Type header is given
-    #[arg(short, long, value_name = "BODY")]
-    pub(crate) data: Option<String>,
-
-    /// On a non-2xx answer, print nothing on stdout (the error goes to stderr; exit 1)
-    #[arg(short, long)]
-    pub(crate) fail: bool,
-
-    /// Identifier, overriding the configured one
-    #[arg(long, value_name = "ID")]
-    pub(crate) identifier: Option<String>,
-
-    #[command(flatten)]
-    pub(crate) auth: WaitArgs,
-}
-
 /// Forget a service's mapping; --disconnect also deletes its connected account
 ///
 /// --disconnect deletes the account in Scalekit first (after a confirmation at a terminal;
@@ -554,6 +506,67 @@ pub(crate) struct RemoveArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub(crate) yes: bool,
+}
+
+/// Keep tokens in memory so that repeated calls cost no request (Unix)
+///
+/// Runs a per-user agent behind a Unix socket ($SCALEKIT_AUTH_AGENT_SOCK, else
+/// $XDG_RUNTIME_DIR/scalekit-auth/agent.sock, else a private directory under the temp dir).
+/// token, exec, request and tools run use it first; it serves a token only while more than
+/// max(60 s, --min-ttl) of it is left, and fetches it once however many ask. Nothing is
+/// written to disk. Runs in the foreground (for systemd or launchd) unless --detach.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "\
+Examples:
+  scalekit-auth agent --detach                 # start it for this session
+  scalekit-auth agent --idle-timeout 1h        # foreground, e.g. from a systemd unit
+  scalekit-auth agent status
+  scalekit-auth agent stop"
+)]
+pub(crate) struct AgentArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<AgentAction>,
+
+    /// Stop after this long without a request (90s, 15m, 12h, 2d)
+    #[arg(long, value_name = "DUR", default_value = "15m", value_parser = crate::agent::parse_duration)]
+    pub(crate) idle_timeout: std::time::Duration,
+
+    /// Stop after this long in any case
+    #[arg(long, value_name = "DUR", default_value = "12h", value_parser = crate::agent::parse_duration)]
+    pub(crate) max_lifetime: std::time::Duration,
+
+    /// Start the agent in the background and return once it answers
+    #[arg(long)]
+    pub(crate) detach: bool,
+}
+
+/// What to ask a running agent.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentAction {
+    /// Show the cached entries (service, identifier, expiry; never a token)
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent status
+  scalekit-auth agent status --json | jq '.entries[].service'")]
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the agent (its socket is removed)
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent stop
+  scalekit-auth agent stop && scalekit-auth agent --detach   # restart it")]
+    Stop,
+    /// Forget every cached token
+    #[command(after_help = "\
+Examples:
+  scalekit-auth agent flush
+  scalekit-auth agent flush   # after revoking access in the Scalekit dashboard")]
+    Flush,
 }
 
 /// `--wait`, `--timeout` and the QR code, for commands that may need an authorization first.

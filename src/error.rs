@@ -19,7 +19,7 @@ pub(crate) fn note_env_url(url: &str, source: &str) {
     let _ = ENV_URL_ORIGIN.set(format!("{url} (from {source})"));
 }
 
-/// The process exit codes of cli.md's table.
+/// The process exit codes of docs/cli.md's table ("Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ExitStatus {
     /// 0: success.
@@ -91,7 +91,7 @@ impl ErrorKind {
             Self::AuthorizationRequired => "authorization_required",
             Self::Unreachable => "unreachable",
             Self::ToolFailed => "tool_failed",
-            // cli.md's list of codes has no "interrupted"; the exit code (130) tells.
+            // docs/cli.md's list of codes has no "interrupted"; the exit code (130) tells.
             Self::Failed | Self::Interrupted => "failed",
         }
     }
@@ -282,11 +282,14 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
             "if a proxy or a local server uses its own CA, point SSL_CERT_FILE or SSL_CERT_DIR \
              at it; otherwise do not retry: the connection may be intercepted",
         ),
-        ApiError::Unexpected { .. } | ApiError::Decode { .. } => CliError::failed(message),
+        ApiError::Unexpected { .. }
+        | ApiError::Decode { .. }
+        | ApiError::Lost { .. }
+        | ApiError::Write { .. } => CliError::failed(message),
     }
 }
 
-/// The exit code for a set of failures: 4 over 5 over 1 (cli.md), then 3 and 2.
+/// The exit code for a set of failures: 4 over 5 over 1 (docs/cli.md, "Exit codes"), then 3 and 2.
 pub(crate) fn most_severe(kinds: impl Iterator<Item = ErrorKind>) -> ExitStatus {
     let rank = |k: ErrorKind| match k {
         ErrorKind::Interrupted => 7,

@@ -87,6 +87,17 @@ fn display_name(cmd: &clap::Command) -> String {
 fn man_page(cmd: clap::Command, see_also: &[String]) -> (PathBuf, String) {
     let name = display_name(&cmd);
     let examples = examples(&cmd);
+    // clap_mangen writes a repeatable positional as `[SERVICE]`; the synopsis and the
+    // argument's heading should say `[SERVICE]...`, as `--help` does.
+    let repeatable: Vec<String> = cmd
+        .get_positionals()
+        .filter(|a| a.get_num_args().is_some_and(|n| n.max_values() > 1))
+        .filter_map(|a| {
+            a.get_value_names()
+                .and_then(|v| v.first())
+                .map(ToString::to_string)
+        })
+        .collect();
     // The after-help text becomes our own sections; clap_mangen would fill it as one
     // paragraph. The version is in the page's header line instead of a VERSION section.
     let cmd = cmd.after_help(None::<&str>).after_long_help(None::<&str>);
@@ -117,6 +128,12 @@ fn man_page(cmd: clap::Command, see_also: &[String]) -> (PathBuf, String) {
     // clap_mangen separates "Possible values" with a line break, a blank line and another
     // break; one `.sp` says the same without a lint warning.
     page = page.replace(".br\n\n.br\n", ".sp\n");
+    for value in &repeatable {
+        for (open, close) in [("[", "]"), ("<", ">")] {
+            let single = format!("{open}\\fI{value}\\fR{close}");
+            page = page.replace(&single, &format!("{single}..."));
+        }
+    }
 
     let mut roff = Roff::new();
     roff.control("SH", ["EXIT STATUS"]);

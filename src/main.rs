@@ -4,6 +4,7 @@
 // `print!`/`eprint!` panic when the stream is closed; output goes through `output::Output`.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod agent;
 mod cli;
 mod commands;
 mod completion;
@@ -21,6 +22,7 @@ mod runtime;
 mod scalekit;
 mod secret;
 mod tools;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -28,7 +30,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::error::{ExitStatus, Partial};
-use crate::output::Output;
+use crate::output::{ErrorDoc, Output};
 
 fn main() -> ExitCode {
     // Before anything reads a secret: no core file, no ptrace by other users (SECURITY.md,
@@ -37,13 +39,11 @@ fn main() -> ExitCode {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // SCALEKIT_AUTH_COMPLETE=<shell>: a shell asking for completions; answers and exits.
     completion::handle_request();
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         // --help and --version print to stdout and exit 0; usage errors exit 2.
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
-        }
+        Err(err) => return ExitCode::from(usage::report(&err, &args)),
     };
     let json = wants_json(&cli.command);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -79,7 +79,7 @@ fn report(out: &Output, json: bool, err: &anyhow::Error) -> ExitStatus {
     let err = error::classify(err);
     if json {
         // With --json, stdout is exactly one JSON document, failures included.
-        let _ = out.json(&Output::error_json(&err));
+        let _ = out.json(&ErrorDoc::new(&err));
     }
     out.error(&err);
     err.kind.exit_status()
@@ -93,12 +93,13 @@ fn wants_json(command: &Command) -> bool {
         Command::Token(a) => a.format.json,
         Command::Status(a) => a.json,
         Command::List(a) => a.json,
+        Command::Agent(a) => matches!(a.action, Some(cli::AgentAction::Status { json: true })),
         Command::Connections(a) => a.json,
         Command::Tools(a) => a.command.json(),
+        Command::Request(a) => a.json,
         Command::Init(_)
         | Command::Completions(_)
         | Command::Exec(_)
-        | Command::Request(_)
         | Command::Mcp(_)
         | Command::Remove(_) => false,
     }

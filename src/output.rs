@@ -4,7 +4,10 @@
 //! Every message for people goes through [`shown`]: secrets this run has seen are redacted and
 //! control characters made visible ([`safe`]), so no server text reaches the terminal raw.
 
+mod qr;
 pub(crate) mod safe;
+
+pub(crate) use qr::render_qr;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
@@ -12,8 +15,7 @@ use std::time::Duration;
 
 use console::style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qrcode::QrCode;
-use qrcode::render::unicode::Dense1x2;
+use serde::Serialize;
 
 use crate::error::{CliError, ErrorKind};
 use crate::scalekit::{Observer, RequestEvent};
@@ -75,7 +77,7 @@ impl Output {
     }
 
     /// Writes one JSON document to stdout.
-    pub(crate) fn json(&self, value: &serde_json::Value) -> io::Result<()> {
+    pub(crate) fn json(&self, value: &impl serde::Serialize) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
         self.data(&text)
     }
@@ -132,6 +134,36 @@ impl Output {
         to_stderr(&block);
     }
 
+    /// A block that replaces the one shown before it (a re-minted link): on a terminal, the
+    /// `previous` block's rows are erased first (cursor up, clear to the end of the screen),
+    /// so the screen holds one link, not a stack of them. Returns the rows this block takes,
+    /// to erase it in turn; `None` (nothing is ever erased) when stderr is not a terminal or
+    /// with `--verbose`.
+    /// The caller makes sure nothing else was printed below the previous block.
+    pub(crate) fn replace_notice(&self, previous: Option<usize>, text: &str) -> Option<usize> {
+        // `--verbose` prints a line per request between the blocks: nothing to erase safely.
+        if !self.stderr_is_terminal || self.verbose {
+            self.notice(text);
+            return None;
+        }
+        let columns = console::Term::stderr()
+            .size_checked()
+            .map_or(80, |(_, cols)| usize::from(cols).max(1));
+        let mut block = String::with_capacity(text.len() + 16);
+        if let Some(rows) = previous.filter(|r| *r > 0) {
+            block.push_str(&format!("\x1b[{rows}A\r\x1b[J"));
+        }
+        let mut rows = 0;
+        for line in text.lines() {
+            let line = shown(line);
+            rows += console::measure_text_width(&line).div_ceil(columns).max(1);
+            block.push_str(&line);
+            block.push('\n');
+        }
+        to_stderr(&block);
+        Some(rows)
+    }
+
     /// An error: `error: …`, its detail lines (each indented by two spaces and through
     /// [`shown`] on its own, so a newline inside one cannot forge a line), the magic link
     /// when there is one, then `hint: …`. Always printed; every part through [`shown`].
@@ -165,25 +197,6 @@ impl Output {
         }
         // One write, so that concurrent output cannot interleave inside an error.
         to_stderr(&text);
-    }
-
-    /// The `--json` error document: `{"error": {"code", "message", "hint"[, "link", "link_expires_at"]}}`.
-    /// Secrets this run has seen are redacted from the message and hint; nothing else is
-    /// changed (serde escapes control characters).
-    pub(crate) fn error_json(err: &CliError) -> serde_json::Value {
-        let mut obj = serde_json::json!({
-            "code": err.kind.json_code(),
-            "message": secret::redact(&err.message),
-            "hint": err.hint.as_deref().map(secret::redact),
-        });
-        if err.kind == ErrorKind::AuthorizationRequired {
-            obj["link"] = err.link.as_ref().map(|l| l.link.clone()).into();
-            obj["link_expires_at"] = err.link.as_ref().and_then(|l| l.expires_at.clone()).into();
-        }
-        if err.kind == ErrorKind::ToolFailed {
-            obj["execution_id"] = err.execution_id.as_deref().into();
-        }
-        serde_json::json!({ "error": obj })
     }
 
     /// The `--verbose` observer: one stderr line per HTTP attempt, never a query or a body.
@@ -272,20 +285,6 @@ pub(crate) fn format_table<const N: usize>(header: &[&str; N], rows: &[[String; 
     out
 }
 
-/// Renders `text` as a terminal QR code: Unicode half-blocks (two modules per character
-/// cell) with a four-module quiet zone. Light modules are drawn as glyphs, as `qrencode -t
-/// UTF8` does, so that the code reads as dark-on-light on the usual light-on-dark terminal.
-pub(crate) fn render_qr(text: &str) -> Option<String> {
-    let code = QrCode::new(text.as_bytes()).ok()?;
-    Some(
-        code.render::<Dense1x2>()
-            .dark_color(Dense1x2::Light)
-            .light_color(Dense1x2::Dark)
-            .quiet_zone(true)
-            .build(),
-    )
-}
-
 /// Whether we run inside an SSH session (then a local browser is not the user's).
 pub(crate) fn over_ssh(env: &crate::config::Env) -> bool {
     ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"]
@@ -335,6 +334,64 @@ fn opener() -> std::process::Command {
     #[cfg(not(any(windows, target_os = "macos")))]
     {
         std::process::Command::new("xdg-open")
+    }
+}
+
+/// The `--json` error document: `{"error": {"code", "message", "hint"[, "link",
+/// "link_expires_at"][, "execution_id"]}}`. Secrets this run has seen are redacted from the
+/// message and hint; nothing else is changed (serde escapes control characters).
+#[derive(Serialize)]
+pub(crate) struct ErrorDoc<'a> {
+    pub(crate) error: ErrorBody<'a>,
+}
+
+/// The inside of [`ErrorDoc`]. Fields in alphabetical order, the order the keys have always
+/// had; a flattened `None` leaves its keys out.
+#[derive(Serialize)]
+pub(crate) struct ErrorBody<'a> {
+    code: &'static str,
+    /// `tool_failed` only.
+    #[serde(flatten)]
+    execution: Option<ExecutionDoc<'a>>,
+    hint: Option<String>,
+    /// `authorization_required` only.
+    #[serde(flatten)]
+    link: Option<LinkDoc<'a>>,
+    message: String,
+}
+
+/// The tool execution a `tool_failed` error is about (`null` when Scalekit named none).
+#[derive(Serialize)]
+struct ExecutionDoc<'a> {
+    execution_id: Option<&'a str>,
+}
+
+/// The magic link of an error or of `authorize --json` (`null`s when there is none).
+#[derive(Serialize)]
+pub(crate) struct LinkDoc<'a> {
+    pub(crate) link: Option<&'a str>,
+    pub(crate) link_expires_at: Option<String>,
+}
+
+impl<'a> ErrorDoc<'a> {
+    /// The document for `err`, redacted.
+    pub(crate) fn new(err: &'a CliError) -> Self {
+        let auth = err.kind == ErrorKind::AuthorizationRequired;
+        let link = err.link.as_deref();
+        Self {
+            error: ErrorBody {
+                code: err.kind.json_code(),
+                execution: (err.kind == ErrorKind::ToolFailed).then_some(ExecutionDoc {
+                    execution_id: err.execution_id.as_deref(),
+                }),
+                hint: err.hint.as_deref().map(secret::redact),
+                link: auth.then_some(LinkDoc {
+                    link: link.map(|l| l.link.as_str()),
+                    link_expires_at: link.and_then(|l| l.expires_at.clone()),
+                }),
+                message: secret::redact(&err.message),
+            },
+        }
     }
 }
 

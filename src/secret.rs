@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// What a secret is replaced with in server messages.
@@ -16,6 +17,10 @@ const MIN_REDACTED_LEN: usize = 4;
 /// credential fields), with the forms a server could echo them in. Process-wide, so that
 /// one printer can redact what any part of the run learnt.
 static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Off in the agent: a long-lived process shows no server text to anyone, and a registry of
+/// every token it ever held would keep them all in memory for its whole life.
+static REGISTERING: AtomicBool = AtomicBool::new(true);
 
 /// A client secret or access token. `Debug` prints `Secret(<redacted>)`; there is no
 /// `Display`, so it cannot slip into a formatted message by accident. Read it with
@@ -41,6 +46,23 @@ impl Secret {
     }
 }
 
+/// The bytes are overwritten before the memory is freed, so a dropped token does not linger
+/// in the heap (the agent holds tokens for hours). Best effort: copies made by libraries
+/// (request buffers) are beyond reach.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        bytes.fill(0);
+        // Keeps the compiler from dropping the writes to memory that is freed next.
+        std::hint::black_box(&mut bytes);
+    }
+}
+
+/// Stops registering new secrets for redaction (the agent; see `REGISTERING`).
+pub(crate) fn stop_registering() {
+    REGISTERING.store(false, Ordering::Relaxed);
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
@@ -56,7 +78,7 @@ impl<'de> serde::Deserialize<'de> for Secret {
 /// Remembers `value` (and its form-encoded spelling, the way it travels in
 /// `POST /oauth/token`'s body) as a secret to redact from server text for the rest of the run.
 pub(crate) fn register(value: &str) {
-    if value.chars().count() < MIN_REDACTED_LEN {
+    if value.chars().count() < MIN_REDACTED_LEN || !REGISTERING.load(Ordering::Relaxed) {
         return;
     }
     let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);

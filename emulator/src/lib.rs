@@ -309,6 +309,14 @@ impl Emulator {
         outcome.is_approved()
     }
 
+    /// Same as clicking Deny on the link's page: the link is used up, the account keeps
+    /// its status and credentials and its `updated_at` moves. Returns false for an unknown,
+    /// used or expired link, or when its account is gone.
+    pub fn deny_link(&self, link: &str) -> bool {
+        let outcome = self.shared.state().decide_link(link, false, now());
+        matches!(outcome, state::LinkOutcome::Denied { .. })
+    }
+
     /// Back to the start-up state: seeded accounts (with new ids) and connections, no
     /// links, faults, log entries, executions or API tokens, and the settings from
     /// [`Options`]. TCP connection ids keep counting.

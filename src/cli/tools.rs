@@ -148,7 +148,7 @@ Examples:
   scalekit-auth tools schema slack_send_message --json | jq .input_schema")]
 pub(crate) struct ToolsSchemaArgs {
     /// The tool's name, as tools search shows it
-    #[arg(value_name = "TOOL")]
+    #[arg(value_name = "TOOL", add = ArgValueCandidates::new(super::candidates::tool_candidates))]
     pub(crate) tool: String,
 
     /// The definition exactly as Scalekit returned it
@@ -176,7 +176,7 @@ pub(crate) struct ToolsRunArgs {
     pub(crate) service: String,
 
     /// The tool's name, as tools search shows it
-    #[arg(value_name = "TOOL")]
+    #[arg(value_name = "TOOL", add = ArgValueCandidates::new(super::candidates::tool_candidates))]
     pub(crate) tool: String,
 
     /// The params: a JSON object, @FILE, or - for stdin [default: {}]

@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 use super::Context;
 use crate::cli::AuthorizeArgs;
 use crate::error::ExitStatus;
 use crate::flows::authorization::{FlowOptions, FlowOutcome, flow};
+use crate::output::LinkDoc;
 use crate::scalekit::types::{AccountStatus, format_timestamp};
 
 pub(crate) async fn run(ctx: &Context, args: &AuthorizeArgs) -> anyhow::Result<ExitStatus> {
@@ -22,6 +25,10 @@ pub(crate) async fn run(ctx: &Context, args: &AuthorizeArgs) -> anyhow::Result<E
         interactive: ctx.interactive(args.json),
         account_missing: false,
     };
+    if args.force {
+        // Re-authorizing: a running agent must not hand out the old account's token.
+        crate::agent::forget(&ctx.env, &target.connection_name, Some(&target.identifier)).await;
+    }
     let outcome = flow(ctx, &client, &target, options).await?;
     let (status, exit) = match &outcome {
         FlowOutcome::AlreadyActive => {
@@ -41,21 +48,32 @@ pub(crate) async fn run(ctx: &Context, args: &AuthorizeArgs) -> anyhow::Result<E
         }
     };
     if args.json {
-        let mut doc = serde_json::json!({
-            "service": target.service,
-            "connection_name": target.connection_name,
-            "identifier": target.identifier,
-            "status": status.as_str(),
-        });
-        if let FlowOutcome::LinkIssued { link, .. } = &outcome {
-            doc["link"] = link.as_ref().map(|l| l.link.clone()).into();
-            doc["link_expires_at"] = link
-                .as_ref()
-                .and_then(|l| l.expiry)
-                .map(format_timestamp)
-                .into();
-        }
-        ctx.out.json(&doc)?;
+        let link = match &outcome {
+            FlowOutcome::LinkIssued { link, .. } => Some(LinkDoc {
+                link: link.as_ref().map(|l| l.link.as_str()),
+                link_expires_at: link.as_ref().and_then(|l| l.expiry).map(format_timestamp),
+            }),
+            _ => None,
+        };
+        ctx.out.json(&AuthorizeDoc {
+            connection_name: &target.connection_name,
+            identifier: &target.identifier,
+            link,
+            service: &target.service,
+            status: status.as_str(),
+        })?;
     }
     Ok(exit)
+}
+
+/// `authorize --json`. Fields in alphabetical order, the order the keys have always had; the
+/// link's keys only when a link was issued (`null` when Scalekit gave none).
+#[derive(Serialize)]
+struct AuthorizeDoc<'a> {
+    connection_name: &'a str,
+    identifier: &'a str,
+    #[serde(flatten)]
+    link: Option<LinkDoc<'a>>,
+    service: &'a str,
+    status: &'a str,
 }

@@ -1,12 +1,13 @@
 //! `config`: add, replace, show or remove a service → connection mapping. No network, except
 //! `--provider`, which lists the provider's connections to find the one to map.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{Context, interruptible};
 use crate::cli::ConfigArgs;
-use crate::config::{self as cfg, resolve};
+use crate::config::{self as cfg, Config, resolve};
 use crate::error::{CliError, ExitStatus};
+use crate::flows::suggest;
 use crate::hosts;
 use crate::output::safe;
 use crate::prompt;
@@ -31,7 +32,7 @@ pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus
     if args.unset {
         let removed = cfg::update(&ctx.paths, |edit| Ok(edit.remove_service(&service)))?;
         if !removed {
-            return Err(not_mapped(&service).into());
+            return Err(not_mapped(ctx, &ctx.config()?, &service).into());
         }
         ctx.out.success(&format!("removed {service}"));
         return Ok(ExitStatus::Success);
@@ -64,7 +65,7 @@ pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus
             let mapping = config
                 .services
                 .get(&service)
-                .ok_or_else(|| not_mapped(&service))?;
+                .ok_or_else(|| with_flags(not_mapped(ctx, &config, &service), args))?;
             edit.set_service(
                 &service,
                 &mapping.connection_name,
@@ -75,6 +76,19 @@ pub(crate) fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitStatus
             }
             Ok(())
         })?;
+        let mut changed = Vec::new();
+        if let Some(identifier) = &args.identifier {
+            changed.push(format!("identifier {}", safe::line(identifier)));
+        }
+        if !host_list.is_empty() {
+            changed.push(format!("hosts {}", safe::line(&host_list.join(", "))));
+        }
+        ctx.out
+            .success(&format!("{service}: {}", changed.join(", ")));
+        ctx.out.info(&format!(
+            "next: scalekit-auth authorize {service} (connects the account for it), or \
+             scalekit-auth status {service}"
+        ));
         return show(ctx, &service, args.json, false);
     }
     show(ctx, &service, args.json, true)
@@ -87,17 +101,17 @@ fn show(ctx: &Context, service: &str, json: bool, print_text: bool) -> anyhow::R
     let mapping = config
         .services
         .get(service)
-        .ok_or_else(|| not_mapped(service))?;
-    let identifier = resolve::identifier(None, Some(mapping), &ctx.env, &config)
+        .ok_or_else(|| not_mapped(ctx, &config, service))?;
+    let identifier = resolve::identifier(service, None, Some(mapping), &ctx.env, &config)
         .ok()
         .map(|id| id.value);
     if json {
-        ctx.out.json(&json!({
-            "service": service,
-            "connection_name": mapping.connection_name,
-            "identifier": identifier,
-            "hosts": mapping.hosts,
-        }))?;
+        ctx.out.json(&ServiceDoc {
+            connection_name: &mapping.connection_name,
+            hosts: &mapping.hosts,
+            identifier: identifier.as_deref(),
+            service,
+        })?;
     } else if print_text {
         let origin = if mapping.identifier.is_some() {
             ""
@@ -220,7 +234,30 @@ fn no_usable_connection(provider: &str, mine: &[Connection], others: &[Connectio
     CliError::not_configured(message).with_hint(hint)
 }
 
-fn not_mapped(service: &str) -> CliError {
-    CliError::not_configured(format!("{service} is not configured"))
-        .with_hint(format!("scalekit-auth config {service} CONNECTION_NAME"))
+/// A hint that maps the service keeps the `--identifier` the user gave with it.
+fn with_flags(mut err: CliError, args: &ConfigArgs) -> CliError {
+    if let (Some(hint), Some(identifier)) = (err.hint.as_mut(), &args.identifier)
+        && hint.ends_with(" CONNECTION_NAME")
+    {
+        hint.push_str(&format!(" --identifier {}", safe::line(identifier)));
+    }
+    err
+}
+
+/// No mapping for `service`: `init` first on an empty machine, else close names and the
+/// configured services.
+fn not_mapped(ctx: &Context, config: &Config, service: &str) -> CliError {
+    if ctx.nothing_configured(config) {
+        return suggest::init_first();
+    }
+    suggest::unknown_service(service, config, true)
+}
+
+/// `config SERVICE --json`. Fields in alphabetical order, the order the keys have always had.
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    connection_name: &'a str,
+    hosts: &'a [String],
+    identifier: Option<&'a str>,
+    service: &'a str,
 }

@@ -12,7 +12,7 @@ pub(crate) async fn run(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result
     let client = ctx.client(&config)?;
     let connections = connections::list(&client, args.provider.as_deref()).await?;
     if args.json {
-        ctx.out.json(&connections::to_json(&config, &connections))?;
+        ctx.out.json(&connections::docs(&config, &connections))?;
         return Ok(ExitStatus::Success);
     }
     if connections.is_empty() {

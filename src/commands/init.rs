@@ -9,7 +9,7 @@ use super::Context;
 use crate::cli::InitArgs;
 use crate::config::resolve::{self, Layer, Setting, Source};
 use crate::config::{self as cfg, Import, ServiceConfig};
-use crate::error::{CliError, ExitStatus};
+use crate::error::{CliError, ErrorKind, ExitStatus};
 use crate::prompt;
 use crate::scalekit::{self, Client, ClientOptions};
 use crate::secret::Secret;
@@ -69,105 +69,75 @@ pub(crate) fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitStatus> 
     let from_files =
         |source: &Source| matches!(source, Source::ConfigToml(_) | Source::CredentialsToml(_));
 
-    let mut env_url = resolved.env_url.clone();
-    let mut client_id = resolved.client_id.clone();
-    let mut client_secret = resolved.client_secret.clone();
+    let mut answers = Answers {
+        env_url: resolved.env_url.clone(),
+        client_id: resolved.client_id.clone(),
+        client_secret: resolved.client_secret.clone(),
+    };
     if interactive {
         prompt::restore_terminal_on_interrupt();
-        if env_url.as_ref().is_none_or(|u| from_files(&u.source)) {
-            let answer = prompt::input(
-                "Scalekit environment URL (e.g. https://acme.scalekit.dev)",
-                env_url
-                    .as_ref()
-                    .map(|u| cfg::env_url_string(&u.value))
-                    .as_deref(),
-                |answer| {
-                    cfg::validate_env_url(answer)
-                        .map(|_| ())
-                        .map_err(|e| e.message)
-                },
-            )?;
-            let url = cfg::validate_env_url(&answer)?;
-            let source = match &env_url {
-                Some(old) if old.value == url => old.source.clone(),
-                _ => Source::Prompt,
-            };
-            env_url = Some(Setting::new(url, source));
-        }
-        if client_id.as_ref().is_none_or(|id| from_files(&id.source)) {
-            let answer = prompt::input(
-                "Client ID (skc_…)",
-                client_id.as_ref().map(|id| id.value.as_str()),
-                |answer| {
-                    if answer.is_empty() {
-                        Err("the client ID cannot be empty".into())
-                    } else {
-                        Ok(())
-                    }
-                },
-            )?;
-            let source = match &client_id {
-                Some(old) if old.value == answer => old.source.clone(),
-                _ => Source::Prompt,
-            };
-            client_id = Some(Setting::new(answer, source));
-        }
-        if client_secret.as_ref().is_none_or(|s| from_files(&s.source)) {
-            // The saved secret is offered only for the URL it was saved with.
-            let keepable = client_secret.is_some()
-                && env_url
-                    .as_ref()
-                    .is_some_and(|u| resolved.check_binding(&u.value, &u.source).is_ok());
-            let keep = keepable && prompt::confirm("Keep the client secret already saved?", true)?;
-            if !keep {
-                client_secret = Some(Setting::new(
-                    prompt::password("Client secret")?,
-                    Source::Prompt,
-                ));
+    }
+    // Interactive: a rejected secret or an unreachable URL asks again, with the answers
+    // given as the defaults; it never ends the run on a typo (cli.md, `init`).
+    let mut retry = false;
+    let (env_url, client_id, client_secret) = loop {
+        if interactive {
+            ask(&mut answers, &resolved, retry)?;
+            if identifier.is_none() {
+                let suggestion = resolve::default_identifier(&ctx.env, &existing)
+                    .map(|s| s.value)
+                    .or_else(|| ctx.env.get("USER").map(str::to_owned));
+                let answer = prompt::input(
+                    "Default identifier (your user's key in Scalekit)",
+                    suggestion.as_deref(),
+                    |answer| cfg::validate_identifier(answer).map_err(|e| e.message),
+                )?;
+                identifier = Some(Setting::new(answer, Source::Prompt));
             }
         }
-        if identifier.is_none() {
-            let suggestion = resolve::default_identifier(&ctx.env, &existing)
-                .map(|s| s.value)
-                .or_else(|| ctx.env.get("USER").map(str::to_owned));
-            let answer = prompt::input(
-                "Default identifier (your user's key in Scalekit)",
-                suggestion.as_deref(),
-                |answer| cfg::validate_identifier(answer).map_err(|e| e.message),
-            )?;
-            identifier = Some(Setting::new(answer, Source::Prompt));
+        let env_url = answers.env_url.clone().ok_or_else(|| {
+            missing(
+                "the Scalekit environment URL",
+                "--env-url URL (or SCALEKIT_ENV_URL)",
+            )
+        })?;
+        let client_id = answers.client_id.clone().ok_or_else(|| {
+            missing(
+                "the Scalekit client ID",
+                "--client-id ID (or SCALEKIT_CLIENT_ID)",
+            )
+        })?;
+        let client_secret = answers.client_secret.clone().ok_or_else(|| {
+            missing(
+                "the Scalekit client secret",
+                "--client-secret-stdin (or SCALEKIT_CLIENT_SECRET)",
+            )
+        })?;
+        // The binding rule: the saved secret is never sent to another URL, not even to check it.
+        if from_files(&client_secret.source) {
+            resolved.check_binding(&env_url.value, &env_url.source)?;
         }
-    }
-    let env_url = env_url.ok_or_else(|| {
-        missing(
-            "the Scalekit environment URL",
-            "--env-url URL (or SCALEKIT_ENV_URL)",
-        )
-    })?;
-    let client_id = client_id.ok_or_else(|| {
-        missing(
-            "the Scalekit client ID",
-            "--client-id ID (or SCALEKIT_CLIENT_ID)",
-        )
-    })?;
-    let client_secret = client_secret.ok_or_else(|| {
-        missing(
-            "the Scalekit client secret",
-            "--client-secret-stdin (or SCALEKIT_CLIENT_SECRET)",
-        )
-    })?;
-    // The binding rule: the saved secret is never sent to another URL, not even to check it.
-    if from_files(&client_secret.source) {
-        resolved.check_binding(&env_url.value, &env_url.source)?;
-    }
-
-    if !args.no_verify {
-        crate::error::note_env_url(
-            &cfg::env_url_string(&env_url.value),
-            &env_url.source.to_string(),
-        );
-        verify(ctx, &env_url.value, &client_id.value, &client_secret.value)?;
-    }
+        if !args.no_verify {
+            crate::error::note_env_url(
+                &cfg::env_url_string(&env_url.value),
+                &env_url.source.to_string(),
+            );
+            if let Err(err) = verify(ctx, &env_url.value, &client_id.value, &client_secret.value) {
+                let failure = crate::error::classify(&err);
+                if !interactive || failure.kind == ErrorKind::Interrupted {
+                    return Err(err);
+                }
+                ctx.out.warn(&failure.message);
+                ctx.out.info(
+                    "nothing was saved; check the URL, client ID and secret (Enter keeps an \
+                     answer)",
+                );
+                retry = true;
+                continue;
+            }
+        }
+        break (env_url, client_id, client_secret);
+    };
 
     let env_url_text = cfg::env_url_string(&env_url.value);
     // credentials.toml always records the URL beside the secret (a kept, older secret gets
@@ -242,6 +212,105 @@ pub(crate) fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitStatus> 
     Ok(ExitStatus::Success)
 }
 
+/// The three credential answers, each with where it came from.
+struct Answers {
+    env_url: Option<Setting<reqwest::Url>>,
+    client_id: Option<Setting<String>>,
+    client_secret: Option<Setting<Secret>>,
+}
+
+/// Prompts for each credential not given by a flag or the environment; on a `retry` (the
+/// last answers were rejected or unreachable) for all three, the last answers as defaults.
+fn ask(answers: &mut Answers, resolved: &resolve::Scalekit, retry: bool) -> anyhow::Result<()> {
+    let from_files =
+        |source: &Source| matches!(source, Source::ConfigToml(_) | Source::CredentialsToml(_));
+    if retry
+        || answers
+            .env_url
+            .as_ref()
+            .is_none_or(|u| from_files(&u.source))
+    {
+        let old = answers.env_url.take();
+        let answer = prompt::input(
+            "Scalekit environment URL (e.g. https://acme.scalekit.dev)",
+            old.as_ref()
+                .map(|u| cfg::env_url_string(&u.value))
+                .as_deref(),
+            |answer| {
+                cfg::validate_env_url(answer)
+                    .map(|_| ())
+                    .map_err(|e| e.message)
+            },
+        )?;
+        let url = cfg::validate_env_url(&answer)?;
+        let source = match old {
+            Some(old) if old.value == url => old.source,
+            _ => Source::Prompt,
+        };
+        answers.env_url = Some(Setting::new(url, source));
+    }
+    if retry
+        || answers
+            .client_id
+            .as_ref()
+            .is_none_or(|id| from_files(&id.source))
+    {
+        let old = answers.client_id.take();
+        let answer = prompt::input(
+            "Client ID (skc_…)",
+            old.as_ref().map(|id| id.value.as_str()),
+            |answer| {
+                if answer.is_empty() {
+                    Err("the client ID cannot be empty".into())
+                } else {
+                    Ok(())
+                }
+            },
+        )?;
+        let source = match old {
+            Some(old) if old.value == answer => old.source,
+            _ => Source::Prompt,
+        };
+        answers.client_id = Some(Setting::new(answer, source));
+    }
+    let secret_from_files = answers
+        .client_secret
+        .as_ref()
+        .is_some_and(|s| from_files(&s.source));
+    // The saved secret is offered only for the URL it was saved with.
+    let bound_here = answers
+        .env_url
+        .as_ref()
+        .is_some_and(|u| resolved.check_binding(&u.value, &u.source).is_ok());
+    if retry {
+        // A secret already typed (or given) may be kept with Enter, unless it is the saved
+        // one and the URL is no longer the one it was saved with.
+        let keepable = answers.client_secret.is_some() && (!secret_from_files || bound_here);
+        let typed = prompt::password_or_keep(
+            if keepable {
+                "Client secret (Enter keeps the last one)"
+            } else {
+                "Client secret"
+            },
+            keepable,
+        )?;
+        if let Some(typed) = typed {
+            answers.client_secret = Some(Setting::new(typed, Source::Prompt));
+        }
+    } else if answers.client_secret.is_none() || secret_from_files {
+        let keep = answers.client_secret.is_some()
+            && bound_here
+            && prompt::confirm("Keep the client secret already saved?", true)?;
+        if !keep {
+            answers.client_secret = Some(Setting::new(
+                prompt::password("Client secret")?,
+                Source::Prompt,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The value found first (an earlier `--import` or a flag wins), else `new` from `source`.
 fn first<T>(old: Option<Setting<T>>, new: Option<T>, source: Source) -> Option<Setting<T>> {
     old.or_else(|| new.map(|v| Setting::new(v, source)))
@@ -269,7 +338,7 @@ fn read_secret_from_stdin() -> anyhow::Result<Secret> {
 /// `POST /oauth/token` with the new credentials. Rejected: exit 3; unreachable: exit 5.
 fn verify(
     ctx: &Context,
-    env_url: &reqwest::Url,
+    env_url: &url::Url,
     client_id: &str,
     secret: &Secret,
 ) -> anyhow::Result<()> {

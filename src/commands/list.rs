@@ -1,7 +1,7 @@
 //! `list`: the configured services (no network), or with `--remote` the connected accounts
 //! in Scalekit (every page).
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::Context;
 use crate::cli::ListArgs;
@@ -20,21 +20,30 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> 
         .iter()
         .map(|(service, mapping)| {
             // The effective identifier, or null when none resolves.
-            let identifier = resolve::identifier(None, Some(mapping), &ctx.env, &config)
+            let identifier = resolve::identifier(service, None, Some(mapping), &ctx.env, &config)
                 .ok()
                 .map(|id| id.value);
             (service.clone(), mapping.connection_name.clone(), identifier)
         })
         .collect();
     if args.json {
-        let docs: Vec<Value> = rows
+        let docs: Vec<ServiceDoc> = rows
             .iter()
-            .map(|(s, c, i)| json!({"service": s, "connection_name": c, "identifier": i}))
+            .map(|(s, c, i)| ServiceDoc {
+                connection_name: c,
+                identifier: i.as_deref(),
+                service: s,
+            })
             .collect();
-        ctx.out.json(&Value::Array(docs))?;
+        ctx.out.json(&docs)?;
     } else if rows.is_empty() {
         ctx.out.info("No services configured.");
-        ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
+        if ctx.nothing_configured(&config) {
+            ctx.out
+                .hint("scalekit-auth init, then scalekit-auth config SERVICE CONNECTION_NAME");
+        } else {
+            ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
+        }
     } else {
         let table: Vec<[String; 3]> = rows
             .into_iter()
@@ -58,20 +67,18 @@ async fn remote(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
         .list_accounts(None, args.identifier.as_deref())
         .await?;
     if args.json {
-        let docs: Vec<Value> = accounts
+        let docs: Vec<AccountDoc> = accounts
             .iter()
-            .map(|a| {
-                json!({
-                    "id": a.id,
-                    "connection_name": a.connector,
-                    "identifier": a.identifier,
-                    "provider": a.provider,
-                    "status": a.status.as_str(),
-                    "token_expires_at": a.token_expires_at.map(format_timestamp),
-                })
+            .map(|a| AccountDoc {
+                connection_name: &a.connector,
+                id: &a.id,
+                identifier: &a.identifier,
+                provider: &a.provider,
+                status: a.status.as_str(),
+                token_expires_at: a.token_expires_at.map(format_timestamp),
             })
             .collect();
-        ctx.out.json(&Value::Array(docs))?;
+        ctx.out.json(&docs)?;
     } else if accounts.is_empty() {
         ctx.out.info("No connected accounts in Scalekit.");
     } else {
@@ -102,4 +109,25 @@ async fn remote(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitStatus> {
         ))?;
     }
     Ok(ExitStatus::Success)
+}
+
+// The `--json` documents. Fields in alphabetical order, the order the keys have always had.
+
+/// A configured service in `list --json`.
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    connection_name: &'a str,
+    identifier: Option<&'a str>,
+    service: &'a str,
+}
+
+/// A connected account in `list --remote --json`.
+#[derive(Serialize)]
+struct AccountDoc<'a> {
+    connection_name: &'a str,
+    id: &'a str,
+    identifier: &'a str,
+    provider: &'a str,
+    status: &'a str,
+    token_expires_at: Option<String>,
 }

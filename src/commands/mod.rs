@@ -1,6 +1,7 @@
 //! One module per subcommand, each with one `run`. They decide; `flows` carry what several
 //! share; `config` and `scalekit` do the work; `output` shows it.
 
+pub(crate) mod agent;
 pub(crate) mod authorize;
 pub(crate) mod completions;
 pub(crate) mod config;
@@ -49,6 +50,7 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
         Command::Remove(args) => block_on(remove::run(&ctx, &args)),
         Command::Connections(args) => block_on(interruptible(connections::run(&ctx, &args))),
         Command::Tools(args) => block_on(interruptible(tools::run(&ctx, args.command))),
+        Command::Agent(args) => agent::run(&ctx, &args),
     };
     ctx.bind_if_verified();
     result
@@ -56,13 +58,15 @@ pub(crate) fn run(cli: Cli, out: Output) -> anyhow::Result<ExitStatus> {
 
 /// The context from the global options.
 fn context(global: &GlobalArgs, out: Output) -> anyhow::Result<Context> {
-    Context::new(
+    let mut ctx = Context::new(
         global.env_file.as_deref(),
         global.config_dir.clone(),
         global.no_input,
         global.http_timeout,
         out,
-    )
+    )?;
+    ctx.no_agent |= global.no_agent;
+    Ok(ctx)
 }
 
 impl From<QrArgs> for QrChoice {

@@ -11,10 +11,13 @@ use crate::prompt;
 
 pub(crate) async fn run(ctx: &Context, args: &RemoveArgs) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
-    let (service, mapping) = ctx.service(&config, &args.service)?;
+    let (service, mapping) = ctx.existing_service(&config, &args.service)?;
     if let Some(identifier) = &args.identifier {
         cfg::validate_identifier(identifier)?;
     }
+    // Whatever happens next, a running agent forgets the account's tokens.
+    let connection = mapping.connection_name.clone();
+    crate::agent::forget(&ctx.env, &connection, args.identifier.as_deref()).await;
     if !args.disconnect {
         forget(ctx, &service)?;
         ctx.out.success(&format!(
@@ -51,6 +54,7 @@ pub(crate) async fn run(ctx: &Context, args: &RemoveArgs) -> anyhow::Result<Exit
         .delete_account(&target.connection_name, &target.identifier)
         .await
         .with_context(|| format!("could not delete {what}; nothing was removed"))?;
+    crate::agent::forget(&ctx.env, &connection, Some(&target.identifier)).await;
     if deleted {
         ctx.out.success(&format!("deleted {what}"));
     } else {

@@ -2,29 +2,65 @@
 //! pulling a token (`/details`, never `/auth`). `--all-identities` lists every account of each
 //! service's connection instead (the connected-accounts list, filtered by connector).
 
-use serde_json::{Value, json};
+mod print;
 
 use super::{Context, Target};
 use crate::cli::StatusArgs;
 use crate::config::{self as cfg, Config, resolve};
 use crate::error::{self, CliError, ErrorKind, ExitStatus, Partial};
-use crate::output::{format_table, safe};
 use crate::runtime::join_all;
 use crate::scalekit::Client;
-use crate::scalekit::types::{ConnectedAccount, format_timestamp};
+use crate::scalekit::types::{AccountStatus, ConnectedAccount};
 
 /// One row of the report.
 struct Row {
     service: String,
     connection_name: Option<String>,
     identifier: Option<String>,
-    /// An `AccountStatus` name, `NOT_FOUND`, `UNREACHABLE`, `UNKNOWN` (not checked) or
-    /// `NOT_CONFIGURED`/`ERROR`.
-    status: String,
+    status: RowStatus,
     account: Option<ConnectedAccount>,
     error: Option<CliError>,
     /// With `--all-identities`: whether this is the identifier the service uses.
     selected: Option<bool>,
+}
+
+/// A row's state: the account's, or why there is none to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RowStatus {
+    /// The connected account's status, as Scalekit gave it.
+    Account(AccountStatus),
+    /// No connected account for this identifier.
+    NotFound,
+    /// Scalekit did not answer (after retries).
+    Unreachable,
+    /// Not checked: the credentials did not get that far.
+    Unknown,
+    /// The service is not in config.toml, or has no identifier.
+    NotConfigured,
+    /// The name is invalid, or Scalekit gave an answer that could not be used.
+    Error,
+}
+
+impl RowStatus {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Account(status) => status.as_str(),
+            Self::NotFound => "NOT_FOUND",
+            Self::Unreachable => "UNREACHABLE",
+            Self::Unknown => "UNKNOWN",
+            Self::NotConfigured => "NOT_CONFIGURED",
+            Self::Error => "ERROR",
+        }
+    }
+
+    /// Every state but an `ACTIVE` account (`NOT_FOUND` included) needs the user.
+    fn needs_authorization(&self) -> bool {
+        match self {
+            Self::Account(status) => *status != AccountStatus::Active,
+            Self::NotFound => true,
+            Self::Unreachable | Self::Unknown | Self::NotConfigured | Self::Error => false,
+        }
+    }
 }
 
 /// The credentials check's result.
@@ -87,6 +123,22 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
         .await
     };
 
+    // An account seen not ACTIVE: a running agent forgets its token (cli.md `agent`).
+    let inactive: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .filter(|r| match &r.status {
+            RowStatus::Account(status) => *status != AccountStatus::Active,
+            RowStatus::NotFound => true,
+            _ => false,
+        })
+        .filter_map(|r| {
+            Some((
+                r.connection_name.as_deref()?,
+                Some(r.identifier.as_deref()?),
+            ))
+        })
+        .collect();
+    crate::agent::forget_all(&ctx.env, &inactive).await;
     let exit = exit_status(credentials, &rows);
     let resolved = ctx.scalekit(&config).ok();
     let env_url = resolved
@@ -95,15 +147,9 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
         .map(|u| cfg::env_url_string(&u.value));
     let client_id = resolved.and_then(|r| r.client_id).map(|id| id.value);
     if args.json {
-        ctx.out.json(&json!({
-            "env_url": env_url,
-            "client_id": client_id,
-            "credentials": credentials.as_str(),
-            "config_dir": ctx.paths.dir.display().to_string(),
-            "services": rows.iter().map(row_json).collect::<Vec<Value>>(),
-        }))?;
+        print::json(ctx, client_id, env_url, credentials, &rows)?;
     } else {
-        print_table(
+        print::table(
             ctx,
             env_url.as_deref(),
             client_id.as_deref(),
@@ -117,7 +163,9 @@ pub(crate) async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<Exit
         .collect();
     let mut hint = None;
     if exit == ExitStatus::AuthorizationRequired
-        && let Some(row) = rows.iter().find(|r| r.status != "ACTIVE")
+        && let Some(row) = rows
+            .iter()
+            .find(|r| r.status != RowStatus::Account(AccountStatus::Active))
     {
         // Name the identifier when it is not (necessarily) the configured one.
         let identifier = match &row.identifier {
@@ -163,7 +211,7 @@ async fn service_rows(
                     service: target.service,
                     connection_name: Some(target.connection_name),
                     identifier: Some(target.identifier),
-                    status: "UNKNOWN".into(),
+                    status: RowStatus::Unknown,
                     account: None,
                     error: None,
                     selected: None,
@@ -186,16 +234,16 @@ async fn service_rows(
             let row = &mut rows[index];
             match result {
                 Ok(Some(account)) => {
-                    account.status.as_str().clone_into(&mut row.status);
+                    row.status = RowStatus::Account(account.status.clone());
                     row.account = Some(account);
                 }
-                Ok(None) => row.status = "NOT_FOUND".into(),
+                Ok(None) => row.status = RowStatus::NotFound,
                 Err(err) => row.fail(&err.into()),
             }
         }
     } else if credentials == Credentials::Unreachable {
         for (index, _) in &targets {
-            rows[*index].status = "UNREACHABLE".into();
+            rows[*index].status = RowStatus::Unreachable;
         }
     }
     rows
@@ -216,21 +264,21 @@ async fn identity_rows(
     for name in names {
         match ctx.service(config, name) {
             Ok((service, mapping)) => {
-                let selected = resolve::identifier(None, Some(mapping), &ctx.env, config)
+                let selected = resolve::identifier(&service, None, Some(mapping), &ctx.env, config)
                     .ok()
                     .map(|id| id.value);
                 let connection = mapping.connection_name.clone();
                 lookups.push((groups.len(), service.clone(), connection.clone(), selected));
                 let status = if credentials == Credentials::Unreachable {
-                    "UNREACHABLE"
+                    RowStatus::Unreachable
                 } else {
-                    "UNKNOWN"
+                    RowStatus::Unknown
                 };
                 groups.push(vec![Row {
                     service,
                     connection_name: Some(connection),
                     identifier: None,
-                    status: status.into(),
+                    status,
                     account: None,
                     error: None,
                     selected: None,
@@ -254,7 +302,7 @@ async fn identity_rows(
     for (index, service, connection, selected, result) in join_all(lists).await {
         let group = &mut groups[index];
         match result {
-            Ok(accounts) if accounts.is_empty() => group[0].status = "NOT_FOUND".into(),
+            Ok(accounts) if accounts.is_empty() => group[0].status = RowStatus::NotFound,
             Ok(accounts) => {
                 *group = accounts
                     .into_iter()
@@ -262,7 +310,7 @@ async fn identity_rows(
                         service: service.clone(),
                         connection_name: Some(connection.clone()),
                         identifier: Some(account.identifier.clone()),
-                        status: account.status.as_str().to_owned(),
+                        status: RowStatus::Account(account.status.clone()),
                         selected: Some(selected.as_deref() == Some(account.identifier.as_str())),
                         account: Some(account),
                         error: None,
@@ -285,11 +333,10 @@ fn unresolved_row(config: &Config, name: &str, err: CliError) -> Row {
         connection_name: mapping.map(|m| m.connection_name.clone()),
         identifier: None,
         status: if err.kind == ErrorKind::Usage {
-            "ERROR"
+            RowStatus::Error
         } else {
-            "NOT_CONFIGURED"
-        }
-        .into(),
+            RowStatus::NotConfigured
+        },
         account: None,
         error: Some(err),
         selected: None,
@@ -301,11 +348,10 @@ impl Row {
     fn fail(&mut self, err: &anyhow::Error) {
         let err = error::classify(err);
         self.status = if err.kind == ErrorKind::Unreachable {
-            "UNREACHABLE"
+            RowStatus::Unreachable
         } else {
-            "ERROR"
-        }
-        .into();
+            RowStatus::Error
+        };
         self.error = Some(err);
     }
 }
@@ -350,89 +396,16 @@ fn exit_status(credentials: Credentials, rows: &[Row]) -> ExitStatus {
         Credentials::Unreachable => return ExitStatus::Unreachable,
         Credentials::Valid => {}
     }
-    // Every account state but ACTIVE (NOT_FOUND included) needs the user.
-    let needs_auth = |s: &str| {
-        !matches!(
-            s,
-            "ACTIVE" | "UNREACHABLE" | "NOT_CONFIGURED" | "ERROR" | "UNKNOWN"
-        )
-    };
-    if rows.iter().any(|r| needs_auth(&r.status)) {
+    let any = |status: RowStatus| rows.iter().any(|r| r.status == status);
+    if rows.iter().any(|r| r.status.needs_authorization()) {
         ExitStatus::AuthorizationRequired
-    } else if rows.iter().any(|r| r.status == "UNREACHABLE") {
+    } else if any(RowStatus::Unreachable) {
         ExitStatus::Unreachable
-    } else if rows.iter().any(|r| r.status == "NOT_CONFIGURED") {
+    } else if any(RowStatus::NotConfigured) {
         ExitStatus::NotConfigured
-    } else if rows.iter().any(|r| r.status == "ERROR") {
+    } else if any(RowStatus::Error) {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
     }
-}
-
-fn row_json(row: &Row) -> Value {
-    let account = row.account.as_ref();
-    let mut doc = json!({
-        "service": row.service,
-        "connection_name": row.connection_name,
-        "identifier": row.identifier,
-        "status": row.status,
-        "authorization_type": account.map(|a| a.authorization_type.clone()).filter(|t| !t.is_empty()),
-        "token_expires_at": account.and_then(|a| a.token_expires_at).map(format_timestamp),
-        "last_used_at": account.and_then(|a| a.last_used_at).map(format_timestamp),
-    });
-    if let Some(selected) = row.selected {
-        doc["selected"] = json!(selected);
-    }
-    doc
-}
-
-fn print_table(
-    ctx: &Context,
-    env_url: Option<&str>,
-    client_id: Option<&str>,
-    credentials: Credentials,
-    rows: &[Row],
-) -> std::io::Result<()> {
-    let mut text = format!(
-        "Scalekit:    {}\nClient ID:   {}\nCredentials: {}\nConfig:      {}\n",
-        safe::line(env_url.unwrap_or("(not set)")),
-        safe::line(client_id.unwrap_or("(not set)")),
-        credentials.as_str(),
-        ctx.paths.dir.display()
-    );
-    if rows.is_empty() {
-        text.push_str("\nNo services configured.\n");
-        if !ctx.out.is_quiet() {
-            ctx.out.hint("scalekit-auth config SERVICE CONNECTION_NAME");
-        }
-        return ctx.out.data(&text);
-    }
-    let table: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.service.clone(),
-                r.connection_name.clone().unwrap_or_else(|| "-".into()),
-                r.identifier.clone().unwrap_or_else(|| "-".into()),
-                r.status.clone(),
-                r.account
-                    .as_ref()
-                    .and_then(|a| a.token_expires_at)
-                    .map_or_else(|| "-".into(), format_timestamp),
-            ]
-        })
-        .collect();
-    text.push('\n');
-    text.push_str(&format_table(
-        &[
-            "SERVICE",
-            "CONNECTION",
-            "IDENTIFIER",
-            "STATUS",
-            "TOKEN EXPIRES",
-        ],
-        &table,
-    ));
-    ctx.out.data(&text)
 }

@@ -48,7 +48,7 @@ impl ConfigEdit {
     }
 
     /// Adds or replaces `[services.<service>]`. `identifier: None` keeps the service's
-    /// existing identifier (cli.md: `config SVC CONN` without `--identifier`); `hosts` and
+    /// existing identifier (docs/cli.md, "General": `config SVC CONN` without `--identifier`); `hosts` and
     /// unknown keys are kept as they are.
     pub(crate) fn set_service(
         &mut self,

@@ -147,7 +147,7 @@ impl Env {
     }
 
     /// Whether a flag-like variable is on: set and not `""`, `0` or `false` (any case).
-    /// The rule cli.md gives for `CI` and `SCALEKIT_AUTH_NO_INPUT`.
+    /// The rule docs/cli.md ("Global options") gives for `CI` and `SCALEKIT_AUTH_NO_INPUT`.
     pub(crate) fn is_truthy(&self, key: &str) -> bool {
         self.get(key)
             .map(str::trim)

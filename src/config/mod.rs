@@ -1,5 +1,5 @@
 //! Configuration: `config.toml` (no secrets), `credentials.toml` (the client secret), the
-//! environment snapshot, name validation and the resolution rules of cli.md. One room a file:
+//! environment snapshot, name validation and the resolution rules of docs/cli.md. One room a file:
 //! `env` (dotenv and the process environment), `paths`, `file` (typed load), `edit`
 //! (`toml_edit`), `store` (lock and atomic two-file commit), `names` (validation), `resolve`
 //! (every setting with its source), `identity` (`IDENTITY.md`) and `import`.

@@ -2,11 +2,11 @@
 
 use std::net::IpAddr;
 
-use reqwest::Url;
+use url::Url;
 
 use crate::error::CliError;
 
-/// The service name, lower-cased, when it matches `[a-z0-9][a-z0-9_-]{0,62}` (cli.md
+/// The service name, lower-cased, when it matches `[a-z0-9][a-z0-9_-]{0,62}` (docs/cli.md
 /// "Names"); otherwise a usage error quoting the input.
 pub(crate) fn validate_service(name: &str) -> Result<String, CliError> {
     let lower = name.to_lowercase();

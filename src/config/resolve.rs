@@ -7,8 +7,9 @@
 use std::fmt;
 use std::fs;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use reqwest::Url;
+use url::Url;
 
 use super::{
     Config, Env, ServiceConfig, StoredCredentials, env_url_string, identifier_from_identity_md,
@@ -17,8 +18,6 @@ use super::{
 use crate::error::CliError;
 use crate::secret::Secret;
 
-/// The hint when no identifier can be found.
-const IDENTIFIER_HINT: &str = "scalekit-auth config SERVICE CONNECTION --identifier ID, or scalekit-auth init --identifier ID";
 /// The variables that give the environment URL, preferred first.
 const ENV_URL_VARIABLES: [&str; 2] = ["SCALEKIT_ENV_URL", "SCALEKIT_ENVIRONMENT_URL"];
 /// The variable that gives the config directory when `--config-dir` is not given.
@@ -98,6 +97,33 @@ pub(crate) fn variable(env: &Env, variable: &'static str) -> Option<Setting<Stri
     Some(Setting::new(value, source))
 }
 
+/// The variable that shortens the wait's poll interval: a testing knob (README,
+/// "Environment"), so that tests of the wait do not sleep 2 s per poll.
+pub(crate) const POLL_INTERVAL_VAR: &str = "SCALEKIT_AUTH_POLL_INTERVAL_MS";
+
+/// `SCALEKIT_AUTH_POLL_INTERVAL_MS`: how often a wait for approval asks Scalekit, in whole
+/// milliseconds from 1 to 60000. `None` when unset or empty (the caller's default); exit 2
+/// naming the variable and its source for anything else.
+pub(crate) fn poll_interval(env: &Env) -> Result<Option<Setting<Duration>>, CliError> {
+    let Some(setting) = variable(env, POLL_INTERVAL_VAR) else {
+        return Ok(None);
+    };
+    if setting.value.is_empty() {
+        return Ok(None);
+    }
+    match setting.value.parse::<u64>() {
+        Ok(ms) if (1..=60_000).contains(&ms) => Ok(Some(Setting::new(
+            Duration::from_millis(ms),
+            setting.source,
+        ))),
+        _ => Err(CliError::usage(format!(
+            // Debug quoting escapes control characters: the value is outside text.
+            "{} must be a whole number of milliseconds from 1 to 60000, not {:?}",
+            setting.source, setting.value
+        ))),
+    }
+}
+
 /// The config directory: `--config-dir`, else `SCALEKIT_AUTH_CONFIG_DIR`; `None` means the
 /// platform's default (see [`super::Paths::new`]). Empty counts as unset.
 pub(crate) fn config_dir(flag: Option<PathBuf>, env: &Env) -> Option<Setting<PathBuf>> {
@@ -139,7 +165,7 @@ pub(crate) struct Sendable {
     pub(crate) client_id: String,
     pub(crate) client_secret: Secret,
     /// `Some(url)` when the stored secret has no `env_url` yet: bind it to `url` once
-    /// Scalekit accepted it (the migration of cli.md, "a verified run").
+    /// Scalekit accepted it (docs/cli.md, "The binding rule": "a verified run").
     pub(crate) bind_after_verify: Option<String>,
 }
 
@@ -310,6 +336,7 @@ impl Scalekit {
 /// `IDENTITY.md`. None of them: a "not configured" error saying how to set one. The result
 /// is validated; an invalid one is a usage error naming where it came from.
 pub(crate) fn identifier(
+    service_name: &str,
     flag: Option<&str>,
     service: Option<&ServiceConfig>,
     env: &Env,
@@ -326,11 +353,14 @@ pub(crate) fn identifier(
         .or_else(|| variable(env, "SCALEKIT_AUTH_IDENTIFIER"))
         .or_else(|| default_identifier(env, config));
     let Some(found) = found else {
-        return Err(CliError::not_configured(
-            "no identifier: pass --identifier ID, set SCALEKIT_AUTH_IDENTIFIER, or store one \
-             in config.toml",
-        )
-        .with_hint(IDENTIFIER_HINT));
+        return Err(CliError::not_configured(format!(
+            "no identifier for {service_name}: pass --identifier ID, set \
+             SCALEKIT_AUTH_IDENTIFIER, or store one in config.toml"
+        ))
+        .with_hint(format!(
+            "scalekit-auth config {service_name} --identifier ID (this service), or \
+             scalekit-auth init --identifier ID (every service)"
+        )));
     };
     validate_identifier(&found.value).map_err(|e| {
         let message = if found.source == Source::Flag("--identifier") {
@@ -646,7 +676,7 @@ mod tests {
             ("OPENCLAW_WORKSPACE", workspace.as_str()),
         ]);
         let no_id_env = Env::from_pairs([("OPENCLAW_WORKSPACE", workspace.as_str())]);
-        let resolve = |f, s, e: &Env, c: &Config| identifier(f, s, e, c).map(|s| s.value);
+        let resolve = |f, s, e: &Env, c: &Config| identifier("gmail", f, s, e, c).map(|s| s.value);
 
         assert_eq!(
             resolve(Some("flag"), Some(&service), &env, &config).expect("id"),

@@ -105,6 +105,10 @@ pub(crate) fn bind_stored_secret(
     Ok(())
 }
 
+/// The hint of every error about the config directory itself.
+const CONFIG_DIR_HINT: &str =
+    "pass --config-dir DIR or set SCALEKIT_AUTH_CONFIG_DIR to a writable directory";
+
 /// Creates the directory when missing (mode 0700 for the directory itself; missing parents
 /// get the usual mode), then takes the exclusive lock. The lock lasts as long as the file.
 fn lock(paths: &Paths) -> anyhow::Result<File> {
@@ -122,7 +126,7 @@ fn lock(paths: &Paths) -> anyhow::Result<File> {
             "cannot write to the config directory {}: {e}",
             paths.dir.display()
         ))
-        .with_hint("pass --config-dir DIR or set SCALEKIT_AUTH_CONFIG_DIR to a writable directory")
+        .with_hint(CONFIG_DIR_HINT)
     };
     let file = options.open(&path).map_err(fail)?;
     wait_for_lock(&file, &paths.dir).map_err(fail)?;
@@ -193,10 +197,17 @@ fn ensure_dir(dir: &Path) -> Result<(), CliError> {
         return Ok(());
     }
     let fail = |e: io::Error| {
+        // A file where the directory (or one of its parents) should be: say that, not
+        // "File exists".
+        let why = match dir.ancestors().find(|a| a.exists()) {
+            Some(found) if !found.is_dir() => format!("{} is a file", found.display()),
+            _ => e.to_string(),
+        };
         CliError::failed(format!(
-            "cannot create the config directory {}: {e}",
+            "cannot create the config directory {}: {why}",
             dir.display()
         ))
+        .with_hint(CONFIG_DIR_HINT)
     };
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(fail)?;

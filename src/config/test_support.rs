@@ -13,7 +13,7 @@ pub(super) const IDENTITY_TEMPLATE: &str = "# IDENTITY.md - Who Am I?\n\n_Fill t
 pub(super) const CONNECTIONS_JSON: &str = "{\n  \"gmail\": {\n    \"connection_name\": \"gmail_u3134a\",\n    \"identifier\": \"mess\"\n  },\n  \"slack\": {\n    \"connection_name\": \"slack_x7y9z\",\n    \"identifier\": \"mess\"\n  }\n}\n";
 pub(super) const SEED_ENV: &str = "SCALEKIT_CLIENT_ID=skc_58327480066375686\nSCALEKIT_CLIENT_SECRET=test_secret_do_not_use\nSCALEKIT_ENV_URL=https://acme.scalekit.dev\n";
 
-/// cli.md's example, with a comment, an unknown key and an unknown table added.
+/// docs/cli.md's example, with a comment, an unknown key and an unknown table added.
 pub(super) const HAND_WRITTEN: &str = "\
 # my scalekit setup
 [scalekit]

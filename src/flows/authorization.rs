@@ -52,7 +52,7 @@ pub(crate) enum FlowOutcome {
     },
 }
 
-/// The authorize flow (cli.md `authorize` steps 1–4).
+/// The authorize flow (docs/cli.md, `authorize`, steps 1–4).
 pub(crate) async fn flow(
     ctx: &Context,
     client: &Client,
@@ -81,6 +81,7 @@ pub(crate) async fn flow(
     }
     // 2. Mint and show a link, unless the user already approved and only verification is left.
     let mut link = None;
+    let mut shown_rows = None;
     if account.status == AccountStatus::PendingVerification {
         ctx.out.info(&format!(
             "{} was approved and is waiting for user verification (PENDING_VERIFICATION); \
@@ -89,7 +90,7 @@ pub(crate) async fn flow(
         ));
     } else {
         let minted = mint(client, target).await?;
-        show_link(ctx, target, &minted, options);
+        shown_rows = show_link(ctx, target, &minted, options, None, None);
         link = Some(minted);
     }
     // 3. --no-wait stops here.
@@ -100,7 +101,7 @@ pub(crate) async fn flow(
         });
     }
     // 4. Wait.
-    wait(ctx, client, target, options, &account, link).await?;
+    wait(ctx, client, target, options, &account, link, shown_rows).await?;
     ctx.out.success(&format!("{} authorized", target.service));
     Ok(FlowOutcome::Authorized)
 }
@@ -141,42 +142,67 @@ pub(crate) async fn mint(client: &Client, target: &Target) -> anyhow::Result<Mag
 }
 
 /// Prints the link block (and QR code) to stderr. Shown even with `--quiet`: the link is
-/// the point of the command.
-fn show_link(ctx: &Context, target: &Target, link: &MagicLink, options: FlowOptions) {
+/// the point of the command. With a QR code, the link and its expiry come after it, so they
+/// stay on screen once it is drawn. On a terminal, a block given `replaces` (the rows of the
+/// previous link's block, nothing printed since) is drawn in its place; `preface` is a line
+/// above the link (why there is a new one). Returns the rows drawn, for the next replacement.
+fn show_link(
+    ctx: &Context,
+    target: &Target,
+    link: &MagicLink,
+    options: FlowOptions,
+    replaces: Option<usize>,
+    preface: Option<&str>,
+) -> Option<usize> {
     // The link passed `safe::link_problem` in `mint`; the names may come from config.toml.
-    let mut text = format!(
-        "Authorize {} (connection {}, identifier {}) by opening this link:\n\n{}\n\n",
+    let who = format!(
+        "{} (connection {}, identifier {})",
         safe::line(&target.service),
         safe::line(&target.connection_name),
         safe::line(&target.identifier),
-        link.link
     );
-    if let Some(expiry) = link.expiry {
-        text.push_str(&format!(
+    let expiry = link.expiry.map(|expiry| {
+        format!(
             "The link expires at {} (in {}).\n",
             format_timestamp(expiry),
             human_duration(until(expiry))
-        ));
-    }
+        )
+    });
     let draw_qr = !options.qr.never && (options.qr.always || ctx.out.stderr_is_terminal());
-    if draw_qr && let Some(qr) = render_qr(&link.link) {
-        text.push_str("Or scan it with a phone:\n");
-        text.push_str(&qr);
-        text.push('\n');
-    }
-    ctx.out.notice(&text);
+    // With a QR code, every line but the code's is kept to one row at 80 columns, so that
+    // the whole block and the spinner fit an 80x24 terminal.
+    let mut text = match render_qr(&link.link).filter(|_| draw_qr) {
+        Some(qr) => format!(
+            "{}\n{qr}\nAuthorize {who}:\n{}\n",
+            preface.unwrap_or("Scan the QR code with a phone, or open the link below."),
+            link.link
+        ),
+        None => format!(
+            "{}Authorize {who} by opening this link:\n\n{}\n\n",
+            preface.map(|p| format!("{p}\n")).unwrap_or_default(),
+            link.link
+        ),
+    };
+    text.push_str(expiry.as_deref().unwrap_or_default());
+    let rows = ctx.out.replace_notice(replaces, &text);
     if options.open && options.interactive {
         if output::over_ssh(&ctx.env) {
             ctx.out
                 .info("not opening a browser over SSH; open the link on your own machine");
+            return None;
         } else if let Err(err) = output::open_in_browser(&link.link) {
             ctx.out.warn(&format!("could not open a browser: {err}"));
+            return None;
         }
     }
+    rows
 }
 
 /// Polls `/details` until the account is `ACTIVE` (newly, when `--force` re-authorizes an
-/// active one), re-minting the link when it expires. Timeout: exit 4. Ctrl-C: exit 130.
+/// active one). A link is never offered once it is known to be used up or expired: when it
+/// expires, or when the account moves (`updated_at`) without being approved, which is what
+/// a used link (Deny at the consent screen) does, a fresh one replaces it. Timeout: exit 4.
+/// Ctrl-C: exit 130.
 async fn wait(
     ctx: &Context,
     client: &Client,
@@ -184,16 +210,22 @@ async fn wait(
     options: FlowOptions,
     initial: &ConnectedAccount,
     mut link: Option<MagicLink>,
+    mut shown_rows: Option<usize>,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + options.timeout;
     let spinner = ctx.out.spinner();
     if spinner.is_none() {
+        // A line below the link block: it is not replaced in place any more.
+        shown_rows = None;
         ctx.out.info(&format!(
             "Waiting up to {} for approval…",
             human_duration(options.timeout)
         ));
     }
+    let poll_interval = ctx.poll_interval(DEFAULT_POLL_INTERVAL)?;
     let mut said_verification = initial.status == AccountStatus::PendingVerification;
+    // The account's `updated_at` when the current link was minted.
+    let mut minted_at = initial.updated_at;
     let result = async {
         loop {
             if let Some(bar) = &spinner {
@@ -210,7 +242,7 @@ async fn wait(
                 return Err(timeout_error(target, options.timeout, link.as_ref()));
             }
             tokio::select! {
-                () = tokio::time::sleep(DEFAULT_POLL_INTERVAL.min(deadline - now)) => {}
+                () = tokio::time::sleep(poll_interval.min(deadline - now)) => {}
                 _ = tokio::signal::ctrl_c() => return Err(CliError::interrupted().into()),
             }
             let account = tokio::select! {
@@ -219,22 +251,22 @@ async fn wait(
             };
             let Some(account) = account else {
                 // Deleted while we waited: create it again and show a fresh link.
-                client.create_account(&target.connection_name, &target.identifier).await?;
+                let created = client.create_account(&target.connection_name, &target.identifier).await?;
                 let minted = mint(client, target).await?;
-                hide(spinner.as_ref(), || show_link(ctx, target, &minted, options));
+                shown_rows = hide(spinner.as_ref(), || {
+                    show_link(ctx, target, &minted, options, shown_rows, None)
+                });
                 link = Some(minted);
+                minted_at = created.updated_at;
                 continue;
             };
             match account.status {
-                AccountStatus::Active
-                    if !options.force
-                        || initial.status != AccountStatus::Active
-                        || account.updated_at != initial.updated_at =>
-                {
+                AccountStatus::Active if !options.force || renewed(initial, &account) => {
                     return Ok(());
                 }
                 AccountStatus::PendingVerification if !said_verification => {
                     said_verification = true;
+                    shown_rows = None;
                     hide(spinner.as_ref(), || {
                         ctx.out.info(&format!(
                             "{} was approved; Scalekit is waiting for the user's identity \
@@ -245,17 +277,30 @@ async fn wait(
                 }
                 _ => {}
             }
+            if account.status == AccountStatus::PendingVerification {
+                continue;
+            }
             let expired = link
                 .as_ref()
                 .and_then(|l| l.expiry)
                 .is_some_and(|expiry| until(expiry).is_zero());
-            if expired && account.status != AccountStatus::PendingVerification {
+            let used = link.is_some() && account.updated_at != minted_at;
+            if expired || used {
+                // Never offered again: a fresh link takes its place.
                 let minted = mint(client, target).await?;
-                hide(spinner.as_ref(), || {
-                    ctx.out.info("The link expired before it was used; here is a new one.");
-                    show_link(ctx, target, &minted, options);
+                let why = if used {
+                    format!(
+                        "That link was used, but {} is not authorized; here is a new one.",
+                        target.service
+                    )
+                } else {
+                    "The link expired before it was used; here is a new one.".to_owned()
+                };
+                shown_rows = hide(spinner.as_ref(), || {
+                    show_link(ctx, target, &minted, options, shown_rows, Some(&why))
                 });
                 link = Some(minted);
+                minted_at = account.updated_at;
             }
         }
     }
@@ -266,7 +311,16 @@ async fn wait(
     result
 }
 
-fn hide(spinner: Option<&indicatif::ProgressBar>, f: impl FnOnce()) {
+/// Whether an account that was `ACTIVE` before `--force` was authorized again: a new token
+/// (its expiry moved), or, for credentials without an expiry, an update.
+fn renewed(initial: &ConnectedAccount, now: &ConnectedAccount) -> bool {
+    match initial.token_expires_at {
+        Some(before) => now.token_expires_at.is_some_and(|after| after != before),
+        None => now.updated_at != initial.updated_at,
+    }
+}
+
+fn hide<T>(spinner: Option<&indicatif::ProgressBar>, f: impl FnOnce() -> T) -> T {
     match spinner {
         Some(bar) => bar.suspend(f),
         None => f(),

@@ -1,7 +1,7 @@
 //! The environment's connections as `connections --json` (and the MCP server's
 //! `list_connections`) show them: each with the services mapped to it.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::scalekit::Client;
@@ -21,26 +21,39 @@ pub(crate) async fn list(
         .collect())
 }
 
-/// `connections --json`: `{"connection_name","provider","type","status","enabled","service",
-/// "services"}` for each.
-pub(crate) fn to_json(config: &Config, connections: &[Connection]) -> Value {
-    Value::Array(
-        connections
-            .iter()
-            .map(|c| {
-                let services = services_of(config, &c.key_id);
-                json!({
-                    "connection_name": c.key_id,
-                    "provider": c.provider,
-                    "type": c.kind,
-                    "status": c.status,
-                    "enabled": c.enabled,
-                    "service": services.first(),
-                    "services": services,
-                })
-            })
-            .collect(),
-    )
+/// `connections --json` (and the MCP server's `list_connections`): each connection with the
+/// services mapped to it.
+pub(crate) fn docs<'a>(config: &Config, connections: &'a [Connection]) -> Vec<ConnectionDoc<'a>> {
+    connections
+        .iter()
+        .map(|c| {
+            let services = services_of(config, &c.key_id);
+            ConnectionDoc {
+                connection_name: &c.key_id,
+                enabled: c.enabled,
+                provider: &c.provider,
+                service: services.first().cloned(),
+                services,
+                status: &c.status,
+                kind: &c.kind,
+            }
+        })
+        .collect()
+}
+
+/// One connection of `connections --json`. Fields in alphabetical order (by key), the order
+/// the keys have always had.
+#[derive(Serialize)]
+pub(crate) struct ConnectionDoc<'a> {
+    connection_name: &'a str,
+    enabled: bool,
+    provider: &'a str,
+    /// The first service mapped to it, for scripts that expect one.
+    service: Option<String>,
+    services: Vec<String>,
+    status: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
 }
 
 /// The services mapped to a connection, in name order.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::suggest::{self, init_first};
 use crate::config::resolve::{self, Layer, Setting};
 use crate::config::{self as cfg, Config, Env, Paths, ServiceConfig};
 use crate::error::CliError;
@@ -25,6 +26,8 @@ pub(crate) struct Context {
     pub(crate) config_dir: Option<Setting<PathBuf>>,
     pub(crate) out: Output,
     no_input: bool,
+    /// `--no-agent` / `SCALEKIT_AUTH_NO_AGENT`: never ask a running agent (src/agent).
+    pub(crate) no_agent: bool,
     /// `--http-timeout` (or its variable), when given.
     http_timeout: Option<Duration>,
     /// A stored secret without `env_url` (written before the binding rule) and the URL it
@@ -56,12 +59,14 @@ impl Context {
         let config_dir = resolve::config_dir(config_dir, &env);
         let paths = Paths::new(config_dir.as_ref().map(|d| d.value.clone()))?;
         let no_input = no_input || env.is_truthy("SCALEKIT_AUTH_NO_INPUT") || env.is_truthy("CI");
+        let no_agent = env.is_truthy("SCALEKIT_AUTH_NO_AGENT");
         Ok(Self {
             env,
             paths,
             config_dir,
             out,
             no_input,
+            no_agent,
             http_timeout: http_timeout.map(Duration::from_secs_f64),
             pending_binding: Mutex::new(None),
             verified: Arc::new(AtomicBool::new(false)),
@@ -83,6 +88,12 @@ impl Context {
     /// (`tools run`) keeps that one otherwise.
     pub(crate) fn http_timeout_given(&self) -> Option<Duration> {
         self.http_timeout
+    }
+
+    /// How often a wait for approval asks Scalekit: `default`, unless the testing knob
+    /// `SCALEKIT_AUTH_POLL_INTERVAL_MS` says otherwise (exit 2 when it is malformed).
+    pub(crate) fn poll_interval(&self, default: Duration) -> Result<Duration, CliError> {
+        Ok(resolve::poll_interval(&self.env)?.map_or(default, |s| s.value))
     }
 
     /// Loads config.toml (missing is empty; malformed is exit 3).
@@ -169,20 +180,48 @@ impl Context {
         }
     }
 
-    /// Validates a service name and finds its mapping, or exit 3 naming the command to add it.
+    /// Validates a service name and finds its mapping. Unknown: exit 3 with `init` first when
+    /// nothing is configured at all, else the close names, the configured services and the
+    /// command that adds it.
     pub(crate) fn service<'c>(
         &self,
         config: &'c Config,
         name: &str,
     ) -> Result<(String, &'c ServiceConfig), CliError> {
+        self.lookup(config, name, true)
+    }
+
+    /// As [`Self::service`], for commands on an existing mapping (`remove`): an unknown name
+    /// is never answered with the command that would configure it.
+    pub(crate) fn existing_service<'c>(
+        &self,
+        config: &'c Config,
+        name: &str,
+    ) -> Result<(String, &'c ServiceConfig), CliError> {
+        self.lookup(config, name, false)
+    }
+
+    fn lookup<'c>(
+        &self,
+        config: &'c Config,
+        name: &str,
+        offer_config: bool,
+    ) -> Result<(String, &'c ServiceConfig), CliError> {
         let service = cfg::validate_service(name)?;
         match config.services.get(&service) {
             Some(mapping) => Ok((service, mapping)),
-            None => Err(
-                CliError::not_configured(format!("unknown service {service:?}"))
-                    .with_hint(format!("scalekit-auth config {service} CONNECTION_NAME")),
-            ),
+            None if self.nothing_configured(config) => Err(init_first()),
+            None => Err(suggest::unknown_service(&service, config, offer_config)),
         }
+    }
+
+    /// Nothing configured at all: no service mapped and no Scalekit credential from any
+    /// source. Every command then sends the user to `init` first.
+    pub(crate) fn nothing_configured(&self, config: &Config) -> bool {
+        config.services.is_empty()
+            && self.scalekit(config).is_ok_and(|s| {
+                s.env_url.is_none() && s.client_id.is_none() && s.client_secret.is_none()
+            })
     }
 
     /// The service's connection and effective identifier.
@@ -193,7 +232,8 @@ impl Context {
         identifier_flag: Option<&str>,
     ) -> Result<Target, CliError> {
         let (service, mapping) = self.service(config, name)?;
-        let identifier = resolve::identifier(identifier_flag, Some(mapping), &self.env, config)?;
+        let identifier =
+            resolve::identifier(&service, identifier_flag, Some(mapping), &self.env, config)?;
         Ok(Target {
             service,
             connection_name: mapping.connection_name.clone(),

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::authorization::{self as authorize, FlowOptions, human_duration, pending_link};
 use super::context::{Context, Target};
+use crate::agent::Agent;
 use crate::config::Config;
 use crate::error::{CliError, ErrorKind};
 use crate::hosts::{self, ApiUrl};
@@ -18,7 +19,7 @@ use crate::scalekit::types::{AccountStatus, ConnectedAccount, SecretMap, format_
 use crate::secret::Secret;
 
 /// How long to pause before asking Scalekit again for a token that expires too soon
-/// (Scalekit refreshes in the background; scalekit-api.md §8).
+/// (Scalekit refreshes in the background; docs/scalekit-wire.md §19).
 const MIN_TTL_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// A credential ready to print.
@@ -72,6 +73,7 @@ pub(crate) fn service_for_url(
             hosts::check(url, &service, mapping)?;
             Ok(service)
         }
+        None if ctx.nothing_configured(config) => Err(super::suggest::init_first()),
         None => hosts::pick(config, url, name_it),
     }
 }
@@ -99,7 +101,8 @@ pub(crate) async fn credentials(
     targets: &[Result<Target, CliError>],
     options: FetchOptions,
 ) -> Vec<anyhow::Result<Credential>> {
-    let results = fetch_all(client, targets, options.min_ttl).await;
+    let agent = Agent::for_run(ctx.no_agent, &ctx.env, &ctx.paths, client);
+    let results = fetch_all(client, targets, options.min_ttl, agent.as_deref()).await;
     let mut outcomes = Vec::with_capacity(results.len());
     for result in results {
         let outcome = match result {
@@ -150,19 +153,49 @@ async fn fetch_all(
     client: &Client,
     targets: &[Result<Target, CliError>],
     min_ttl: Duration,
+    agent: Option<&Agent>,
 ) -> Vec<Result<Fetched, anyhow::Error>> {
     join_all(targets.iter().map(|target| async move {
         match target {
-            Ok(target) => fetch(client, target.clone(), min_ttl).await,
+            Ok(target) => match from_agent(agent, target, min_ttl).await {
+                Some(cred) => Ok(Fetched::Ready(Box::new(cred))),
+                None => fetch(client, target.clone(), min_ttl).await,
+            },
             Err(err) => Err(err.clone().into()),
         }
     }))
     .await
 }
 
+/// The running agent's token for a target, if it has one with more than
+/// `max(60 s, min_ttl)` left (src/agent): a hit costs no request. `None`: ask Scalekit.
+async fn from_agent(
+    agent: Option<&Agent>,
+    target: &Target,
+    min_ttl: Duration,
+) -> Option<Credential> {
+    let cached = agent?
+        .token(
+            &target.service,
+            &target.connection_name,
+            &target.identifier,
+            min_ttl,
+        )
+        .await?;
+    Some(Credential {
+        target: target.clone(),
+        value: cached.access_token,
+        scheme: Scheme::Bearer,
+        authorization_type: cached.authorization_type,
+        expires_at: Some(cached.expires_at),
+        scopes: cached.scopes,
+        static_fields: None,
+    })
+}
+
 /// One `/auth` lookup. A token that expires within `min_ttl` (zero: one already past its
 /// expiry) is asked for once more after a short pause, since Scalekit refreshes tokens in the
-/// background (scalekit-api.md §8). Still expired: the account needs authorization again;
+/// background (docs/scalekit-wire.md §19). Still expired: the account needs authorization again;
 /// still too short: [`Fetched::TooShort`].
 async fn fetch(client: &Client, target: Target, min_ttl: Duration) -> anyhow::Result<Fetched> {
     let mut asked_again = false;
@@ -329,7 +362,7 @@ pub(crate) async fn authorization_required(
     hint: &str,
 ) -> anyhow::Error {
     let state = match status {
-        AccountStatus::Unspecified => "not connected yet".to_owned(),
+        AccountStatus::Unspecified => "is not connected yet".to_owned(),
         other => format!("is {}", other.as_str()),
     };
     let mut err = CliError::new(

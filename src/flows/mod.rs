@@ -9,4 +9,5 @@ pub(crate) mod context;
 pub(crate) mod credentials;
 pub(crate) mod env_names;
 pub(crate) mod proxy;
+pub(crate) mod suggest;
 pub(crate) mod tools;

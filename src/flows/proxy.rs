@@ -1,6 +1,6 @@
 //! What a call through Scalekit's proxy needs checked before it is sent: the method, the
-//! headers (none of the reserved ones) and the API path (no step out of the proxy). `request`
-//! and the MCP server's `http_request` share them.
+//! headers (none of the reserved ones), the API path (no step out of the proxy) and query
+//! parameters. `request` and the MCP server's `http_request` share them.
 
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
@@ -102,6 +102,52 @@ pub(crate) fn api_path(text: &str) -> Result<String, CliError> {
     Ok(path)
 }
 
+/// `path` with `--query NAME=VALUE` parameters appended, each name and value
+/// percent-encoded (everything but RFC 3986's unreserved characters; a space is `%20`), after
+/// the query the path already has. A parameter without `=` is a usage error; an empty value
+/// (`name=`) is kept.
+pub(crate) fn with_query(path: &str, params: &[String]) -> Result<String, CliError> {
+    if params.is_empty() {
+        return Ok(path.to_owned());
+    }
+    let mut out = path.to_owned();
+    for param in params {
+        let Some((name, value)) = param.split_once('=') else {
+            return Err(CliError::usage(format!(
+                "a query parameter is NAME=VALUE (--query 'q=from:me'), not {:?}",
+                crate::output::safe::line(param)
+            )));
+        };
+        if name.is_empty() {
+            return Err(CliError::usage(
+                "a query parameter needs a name (--query NAME=VALUE)",
+            ));
+        }
+        match out.split_once('?') {
+            None => out.push('?'),
+            Some((_, query)) if query.is_empty() || query.ends_with('&') => {}
+            Some(_) => out.push('&'),
+        }
+        out.push_str(&percent_encode(name));
+        out.push('=');
+        out.push_str(&percent_encode(value));
+    }
+    Ok(out)
+}
+
+/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) as `%XX`.
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,7 +162,7 @@ mod tests {
             assert_eq!(parse_method(bad).unwrap_err().kind, ErrorKind::Usage);
         }
         assert!(is_idempotent(&Method::PUT) && !is_idempotent(&Method::POST));
-        assert!(!is_idempotent(&Method::PATCH));
+        assert!(!is_idempotent(&Method::PATCH) && !is_idempotent(&Method::DELETE));
     }
 
     #[test]
@@ -156,6 +202,30 @@ mod tests {
             "/a\\b",
         ] {
             assert!(api_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_parameters_are_encoded_and_merged() {
+        assert_eq!(with_query("/a", &[]).unwrap(), "/a");
+        assert_eq!(
+            with_query("/a", &["q=from:me is:unread".into(), "n=5".into()]).unwrap(),
+            "/a?q=from%3Ame%20is%3Aunread&n=5"
+        );
+        assert_eq!(
+            with_query("/a?x=1", &["a&b=c=d".into()]).unwrap(),
+            "/a?x=1&a%26b=c%3Dd"
+        );
+        assert_eq!(with_query("/a?", &["e=".into()]).unwrap(), "/a?e=");
+        assert_eq!(
+            with_query("/a?x=1&", &["é=ü+/".into()]).unwrap(),
+            "/a?x=1&%C3%A9=%C3%BC%2B%2F"
+        );
+        for bad in ["novalue", "=v"] {
+            assert_eq!(
+                with_query("/a", &[bad.into()]).unwrap_err().kind,
+                ErrorKind::Usage
+            );
         }
     }
 }

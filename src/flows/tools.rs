@@ -5,7 +5,7 @@
 //! have reached Scalekit, and exit 5 only when nothing was sent.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::authorization::{self, FlowOptions};
 use super::context::{Context, Target};
@@ -56,14 +56,25 @@ pub(crate) fn check_query(query: &str) -> Result<&str, CliError> {
     Ok(query)
 }
 
-/// `tools search --json` and `tools list --json`: `{"name","provider","description"}` each.
-pub(crate) fn tools_json(tools: &[Tool]) -> Value {
-    Value::Array(
-        tools
-            .iter()
-            .map(|t| json!({"name": t.name, "provider": t.provider, "description": t.description}))
-            .collect(),
-    )
+/// `tools search --json` and `tools list --json` (and the MCP server's tool lists).
+pub(crate) fn tool_docs(tools: &[Tool]) -> Vec<ToolDoc<'_>> {
+    tools
+        .iter()
+        .map(|t| ToolDoc {
+            description: &t.description,
+            name: &t.name,
+            provider: &t.provider,
+        })
+        .collect()
+}
+
+/// A tool in `tools search|list --json`. Fields in alphabetical order, the order the keys
+/// have always had.
+#[derive(Serialize)]
+pub(crate) struct ToolDoc<'a> {
+    description: &'a str,
+    name: &'a str,
+    provider: &'a str,
 }
 
 /// The error for params that do not fit the tool's schema (exit 2); `with_lines`: the
@@ -89,16 +100,6 @@ pub(crate) fn problem_lines(problems: &[Problem]) -> Vec<String> {
         .iter()
         .map(|p| format!("{}: {}", safe::line(&p.path), safe::line(&p.message)))
         .collect()
-}
-
-/// `{"path","message"}` for each problem.
-pub(crate) fn problems_json(problems: &[Problem]) -> Value {
-    Value::Array(
-        problems
-            .iter()
-            .map(|p| json!({"path": p.path, "message": p.message}))
-            .collect(),
-    )
 }
 
 /// A tool's definition by exact name (one `GET /api/v1/tools` with `filter.tool_name`);
@@ -223,7 +224,7 @@ async fn attempt(
         Err(ExecuteError::Answered(failure)) => failure,
     };
     // Not found, or a failed precondition: the account may be missing or inactive (Scalekit
-    // does not say which in a way to rely on, scalekit-api.md §13): look it up.
+    // does not say which in a way to rely on, docs/scalekit-wire.md §16): look it up.
     let precondition = failure.grpc_code == Some(9);
     if failure.status == StatusCode::NOT_FOUND.as_u16() || precondition {
         let account = client

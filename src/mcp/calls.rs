@@ -50,7 +50,7 @@ pub(super) async fn call(
             let config = shared.ctx.config()?;
             let client = shared.client(&config)?;
             let list = connections::list(&client, args.string("provider")?).await?;
-            Ok(connections::to_json(&config, &list))
+            Ok(serde_json::to_value(connections::docs(&config, &list))?)
         }
         SEARCH_TOOLS => {
             args.only(&["query", "provider", "limit"])?;
@@ -62,7 +62,7 @@ pub(super) async fn call(
             let client = shared.client(&config)?;
             let limit = u32::try_from(limit).unwrap_or(20);
             let tools = tool_flow::search(&client, query, args.string("provider")?, limit).await?;
-            Ok(tool_flow::tools_json(&tools))
+            Ok(serde_json::to_value(tool_flow::tool_docs(&tools))?)
         }
         GET_TOOL_SCHEMA => {
             args.only(&["tool_name"])?;
@@ -278,6 +278,7 @@ async fn http_request(shared: &Shared, args: &Args<'_>) -> anyhow::Result<Value>
         identifier: &target.identifier,
         headers: &headers,
         body: body.as_deref(),
+        spill: None,
     };
     let path = path_and_query
         .split_once('?')

@@ -200,9 +200,12 @@ impl ServerHandler for Server {
     }
 }
 
-/// The CLI's error line and hint, and for authorization the link and what to do next.
+/// The CLI's error line, its detail lines and hint, and for authorization the link and what to do next.
 fn error_text(tool: &str, err: &CliError) -> String {
     let mut text = format!("error: {}", err.message);
+    for detail in &err.details {
+        text.push_str(&format!("\n  {detail}"));
+    }
     if let Some(link) = &err.link {
         text.push_str(&format!("\nlink: {}", link.link));
         if let Some(expires) = &link.expires_at {

@@ -76,7 +76,7 @@ pub(crate) fn link_problem(link: &str) -> Option<&'static str> {
     {
         return Some("it contains whitespace, a control character or a backslash");
     }
-    let Ok(url) = reqwest::Url::parse(link) else {
+    let Ok(url) = url::Url::parse(link) else {
         return Some("it is not a URL");
     };
     if !url.username().is_empty() || url.password().is_some() {

@@ -1,4 +1,4 @@
-//! The connected-account endpoints (scalekit-api.md §4): look up, create, link, list,
+//! The connected-account endpoints (docs/scalekit-wire.md §6–§12): look up, create, link, list,
 //! delete.
 
 use reqwest::{Method, StatusCode};
@@ -159,7 +159,7 @@ impl Client {
         })
     }
 
-    /// `POST /api/v1/connected_accounts:delete` (the colon unescaped, scalekit-api.md §4.6).
+    /// `POST /api/v1/connected_accounts:delete` (the colon unescaped, docs/scalekit-wire.md §11).
     /// `Ok(true)` when Scalekit deleted the account, `Ok(false)` when it had none (404).
     pub(crate) async fn delete_account(
         &self,

@@ -60,6 +60,19 @@ pub(crate) enum ApiError {
         message: Option<String>,
     },
 
+    /// A request that is not idempotent may have reached the server, and no answer came back
+    /// (a timeout, a dropped connection): it was not sent again, and is not safe to retry.
+    #[error("no answer to {method} {path} ({detail}); it was sent once and may have been received")]
+    Lost {
+        method: String,
+        path: String,
+        detail: String,
+    },
+
+    /// The answer could not be written where it was asked to go.
+    #[error("cannot write the answer: {detail}")]
+    Write { detail: String },
+
     /// A request that cannot be sent as asked (e.g. a header value that is not ASCII).
     #[error("{detail}")]
     InvalidRequest { detail: String },

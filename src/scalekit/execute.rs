@@ -1,4 +1,4 @@
-//! `POST /api/v1/execute_tool` (scalekit-api.md §13): Scalekit runs a tool with the connected
+//! `POST /api/v1/execute_tool` (docs/scalekit-wire.md §16): Scalekit runs a tool with the connected
 //! account's credentials on its side. Never sent again once it may have reached Scalekit.
 
 use std::time::{Duration, Instant};

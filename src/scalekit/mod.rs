@@ -1,4 +1,4 @@
-//! The Scalekit REST client (scalekit-api.md): client-credentials auth, connected accounts,
+//! The Scalekit REST client (docs/scalekit-wire.md): client-credentials auth, connected accounts,
 //! retries and timeouts. No printing, no prompting: callers observe requests through
 //! [`RequestEvent`]s and get typed [`ApiError`]s.
 
@@ -6,7 +6,9 @@ mod accounts;
 mod decode;
 pub(crate) mod error;
 pub(crate) mod execute;
+mod http;
 mod proxy;
+mod roots;
 pub(crate) mod tools;
 mod transport;
 pub(crate) mod types;
@@ -62,7 +64,7 @@ impl std::fmt::Debug for ClientOptions {
 /// A Scalekit client: one connection pool and one API token per run, shared by concurrent
 /// requests. Nothing is cached between runs.
 pub(crate) struct Client {
-    http: reqwest::Client,
+    http: http::Http,
     base: Url,
     client_id: String,
     client_secret: Secret,
@@ -79,23 +81,8 @@ impl Client {
     pub(crate) fn new(options: ClientOptions) -> Result<Self, SetupError> {
         // reqwest is built without a default crypto provider (smaller binary); ring it is.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(options.http_timeout)
-            .connect_timeout(options.http_timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(30))
-            // Never follow a redirect: it could carry the bearer token to another host.
-            .redirect(reqwest::redirect::Policy::none());
         let https = options.env_url.scheme() == "https";
-        if !https {
-            // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a
-            // local emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the
-            // client secret and the tokens in clear text. And no TLS trust roots: no request of
-            // this client is https (redirects are off), so reading the system's CA store would
-            // only cost start-up time, and fail on a machine that has none.
-            builder = builder.no_proxy().tls_certs_only(std::iter::empty());
-        }
-        if options
+        let localhost = if options
             .env_url
             .host_str()
             .is_some_and(|h| h.eq_ignore_ascii_case("localhost"))
@@ -104,10 +91,44 @@ impl Client {
             // alone, and the connection goes to those addresses, whatever a later lookup or
             // a hosts file would say (SECURITY.md, "Loopback").
             let port = options.env_url.port_or_known_default().unwrap_or(80);
-            let addrs = resolve_localhost(port)?;
-            builder = builder.resolve_to_addrs("localhost", &addrs);
-        }
-        let http = builder.build().map_err(|e| client_setup_error(&e, https))?;
+            Some(resolve_localhost(port)?)
+        } else {
+            None
+        };
+        let timeout = options.http_timeout;
+        let builder = move || {
+            let builder = reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(10)))
+                .pool_idle_timeout(Duration::from_secs(30))
+                // Never follow a redirect: it could carry the bearer token to another host.
+                .redirect(reqwest::redirect::Policy::none());
+            match &localhost {
+                Some(addrs) => builder.resolve_to_addrs("localhost", addrs),
+                None => builder,
+            }
+        };
+        let setup = |e: reqwest::Error| client_setup_error(&e, https);
+        // Plain http is only ever allowed to a loopback host (`validate_env_url`), i.e. a local
+        // emulator. Security: no proxy from HTTP_PROXY/ALL_PROXY, which would get the client
+        // secret and the tokens in clear text. And no TLS trust roots: no request of this
+        // client is https (redirects are off), so reading the system's CA store would only
+        // cost start-up time, and fail on a machine that has none.
+        let no_roots = || builder().tls_certs_only(std::iter::empty());
+        let http = if !https {
+            http::Http::ready(no_roots().no_proxy().build().map_err(setup)?)
+        } else if let Some(roots) = roots::system_bundle() {
+            // The system's roots from one bundle file (scalekit/roots.rs), parsed into a root
+            // store when the first request goes out (scalekit/http.rs).
+            let build = builder.clone();
+            http::Http::deferred(no_roots().build().map_err(setup)?, move || {
+                roots::with_roots(&build, Some(roots.clone())).ok()
+            })
+        } else {
+            // The platform verifier: it reads the store now, and says so if there is none.
+            http::Http::ready(builder().build().map_err(setup)?)
+        };
         let mut base = options.env_url;
         base.set_query(None);
         base.set_fragment(None);
@@ -123,6 +144,12 @@ impl Client {
         })
     }
 
+    /// The environment URL, client ID and secret this client uses: for the agent, which
+    /// keys its cache by them and fetches with them (src/agent/mod.rs).
+    pub(crate) fn credentials(&self) -> (&str, &str, &Secret) {
+        (self.base.as_str(), &self.client_id, &self.client_secret)
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
@@ -134,6 +161,22 @@ impl Client {
     /// rest of this run, so a following API call costs no second token request.
     pub(crate) async fn verify_credentials(&self) -> Result<(), ApiError> {
         self.api_token(None).await.map(|_| ())
+    }
+
+    /// Starts with an API token obtained elsewhere (a running agent's), unless this client
+    /// has one already. A 401 still fetches a new one, as for any token.
+    pub(crate) async fn adopt_api_token(&self, token: Secret) {
+        let mut guard = self.token.lock().await;
+        if guard.0.is_none() && !token.is_empty() {
+            guard.0 = Some(token);
+            guard.1 += 1;
+        }
+    }
+
+    /// The API token, fetched if this client has none yet: what the agent lends to commands
+    /// that call Scalekit's API themselves (`request`).
+    pub(crate) async fn lendable_api_token(&self) -> Result<Secret, ApiError> {
+        self.api_token(None).await.map(|(token, _)| token)
     }
 
     /// The API token, fetched once per run. `stale` is the generation that got a 401: a new
@@ -229,9 +272,29 @@ impl Client {
         build: impl Fn(&Secret) -> reqwest::RequestBuilder,
         ours: impl Fn(&Answer) -> bool,
     ) -> Result<Answer, ApiError> {
+        self.authenticated_to(method, path, retries, limit, None, build, ours)
+            .await
+    }
+
+    /// [`Client::authenticated`], the body streamed to `spill` when given (see
+    /// [`Client::send_to`]).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request's parts, as `authenticated` takes them, plus the file"
+    )]
+    async fn authenticated_to(
+        &self,
+        method: &Method,
+        path: &str,
+        retries: Retries,
+        limit: usize,
+        spill: Option<&std::fs::File>,
+        build: impl Fn(&Secret) -> reqwest::RequestBuilder,
+        ours: impl Fn(&Answer) -> bool,
+    ) -> Result<Answer, ApiError> {
         let (token, generation) = self.api_token(None).await?;
         let answer = self
-            .send(method, path, retries, limit, || build(&token))
+            .send_to(method, path, retries, limit, spill, || build(&token))
             .await?;
         if answer.status != StatusCode::UNAUTHORIZED || !ours(&answer) {
             return Ok(answer);
@@ -240,7 +303,7 @@ impl Client {
         // a POST through the proxy too: Scalekit refused it before forwarding it.
         let (token, _) = self.api_token(Some(generation)).await?;
         let answer = self
-            .send(method, path, retries, limit, || build(&token))
+            .send_to(method, path, retries, limit, spill, || build(&token))
             .await?;
         if answer.status == StatusCode::UNAUTHORIZED && ours(&answer) {
             let err: GrpcError = serde_json::from_slice(&answer.body).unwrap_or_default();

@@ -11,7 +11,7 @@ use super::transport::{Answer, MAX_PROXY_BODY_BYTES, Retries};
 use super::types::GrpcError;
 use crate::secret::Secret;
 
-/// One HTTP call through Scalekit's proxy (scalekit-api.md §4.8): Scalekit adds the
+/// One HTTP call through Scalekit's proxy (docs/scalekit-wire.md §13): Scalekit adds the
 /// connected account's credentials and forwards it to the provider's API, so the token
 /// never reaches this machine.
 pub(crate) struct ProxyRequest<'a> {
@@ -23,15 +23,21 @@ pub(crate) struct ProxyRequest<'a> {
     /// Headers for the provider. Never `Authorization`: Scalekit sets the account's.
     pub(crate) headers: &'a [(HeaderName, HeaderValue)],
     pub(crate) body: Option<&'a [u8]>,
+    /// Stream the answer's body to this file instead of memory (no size limit then).
+    pub(crate) spill: Option<&'a std::fs::File>,
 }
 
 /// What came back through the proxy.
 pub(crate) struct ProxyAnswer {
     pub(crate) status: StatusCode,
-    /// The body as the provider sent it (or Scalekit's error body).
+    /// The body as the provider sent it (or Scalekit's error body); when it was streamed to
+    /// a file, only its first bytes.
     pub(crate) body: Vec<u8>,
-    /// The answer's headers (the provider's, as Scalekit relayed them).
+    /// The body's full length in bytes.
+    pub(crate) size: u64,
     pub(crate) headers: HeaderMap,
+    /// The HTTP version of Scalekit's answer (what `request -i` shows).
+    pub(crate) version: reqwest::Version,
     /// Set when Scalekit itself refused the call instead of relaying the provider's answer.
     pub(crate) refusal: Option<ProxyRefusal>,
 }
@@ -50,7 +56,8 @@ pub(crate) enum ProxyRefusal {
 impl Client {
     /// One call through Scalekit's proxy: `{env_url}/proxy{path}` with the `connection_name`
     /// and `identifier` headers and the API token. Idempotent methods (GET, HEAD, OPTIONS,
-    /// PUT, DELETE) are retried like every request; any other method is sent exactly once.
+    /// PUT) are retried like every request; any other method is sent again only when no byte
+    /// of it left ([`ApiError::Lost`] once it may have been received).
     /// A 401 re-authenticates only when it is Scalekit's own; the provider's 401 is relayed.
     pub(crate) async fn proxy(&self, req: &ProxyRequest<'_>) -> Result<ProxyAnswer, ApiError> {
         let url = self.proxy_url(req.path_and_query)?;
@@ -73,14 +80,14 @@ impl Client {
         let retries = if is_idempotent(&req.method) {
             Retries::Relay
         } else {
-            Retries::Never
+            Retries::Unsent
         };
         let build = |token: &Secret| {
             let mut builder = self
                 .http
                 .request(req.method.clone(), url.clone())
                 .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
-                // The SDKs' header names, underscores and all (scalekit-api.md §4.8).
+                // The SDKs' header names, underscores and all (docs/scalekit-wire.md §13).
                 .header("connection_name", req.connection_name)
                 .header("identifier", req.identifier);
             for (name, value) in req.headers {
@@ -93,11 +100,12 @@ impl Client {
         };
         let is_scalekits = |answer: &Answer| GrpcError::scalekit_error(&answer.body).is_some();
         let answer = self
-            .authenticated(
+            .authenticated_to(
                 &req.method,
                 &log_path,
                 retries,
                 MAX_PROXY_BODY_BYTES,
+                req.spill,
                 build,
                 is_scalekits,
             )
@@ -117,7 +125,9 @@ impl Client {
         Ok(ProxyAnswer {
             status: answer.status,
             body: answer.body,
+            size: answer.size,
             headers: answer.headers,
+            version: answer.version,
             refusal,
         })
     }
@@ -144,15 +154,16 @@ impl Client {
     }
 }
 
-/// Methods that may be sent twice with the same effect (RFC 9110 §9.2.2): the only proxy
-/// calls that are retried.
+/// Methods that may be sent twice with the same effect: the only proxy calls that are
+/// retried once they may have been received. DELETE is left out although RFC 9110 §9.2.2
+/// counts it: a provider's second DELETE can answer differently (404) or remove something
+/// else (`DELETE /messages/oldest`), so it is treated like POST and PATCH.
 pub(crate) fn is_idempotent(method: &Method) -> bool {
     [
         Method::GET,
         Method::HEAD,
         Method::OPTIONS,
         Method::PUT,
-        Method::DELETE,
         Method::TRACE,
     ]
     .contains(method)

@@ -1,4 +1,4 @@
-//! Connections and tools (scalekit-api.md §13): the environment's connections and Scalekit's
+//! Connections and tools (docs/scalekit-wire.md §14–§15): the environment's connections and Scalekit's
 //! tool catalog (running a tool is in `execute.rs`). The answers are read leniently: a field
 //! that is missing, `null` or of another type is empty, never an error.
 

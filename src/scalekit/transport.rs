@@ -1,6 +1,8 @@
 //! Sending one request: retries with jittered backoff within a budget, `Retry-After`,
 //! bounded answers, and the [`RequestEvent`]s that `--verbose` shows.
 
+use std::fs::File;
+use std::io::{Seek as _, SeekFrom, Write as _};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,9 +13,9 @@ use super::Client;
 use super::error::{ApiError, sanitize_message};
 use super::types::GrpcError;
 
-/// Sent on every request (scalekit-api.md §5 allows any user agent).
+/// Sent on every request (docs/scalekit-wire.md §5 allows any user agent).
 pub(crate) const USER_AGENT: &str = concat!("scalekit-auth/", env!("CARGO_PKG_VERSION"));
-/// At most this many attempts per request (cli.md "Retries").
+/// At most this many attempts per request (docs/cli.md, "Retries").
 pub(crate) const MAX_ATTEMPTS: u32 = 4;
 /// All attempts of one request, waits included, end within this time.
 pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(30);
@@ -26,6 +28,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(8);
 pub(super) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The same for answers relayed through the proxy: provider APIs send attachments and exports.
 pub(super) const MAX_PROXY_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// An answer streamed to a file keeps this much of its start in memory as well: enough to
+/// recognise Scalekit's own (small) error bodies.
+const SPILL_PREFIX_BYTES: usize = 64 * 1024;
 
 /// One finished HTTP attempt, for `--verbose`. Carries no query string, body or header.
 #[derive(Debug, Clone)]
@@ -46,11 +51,14 @@ pub(crate) type Observer = Arc<dyn Fn(&RequestEvent) + Send + Sync>;
 /// The answer to one request, read in full.
 pub(super) struct Answer {
     pub(super) status: StatusCode,
+    /// The whole body; when it was streamed to a file, only its first bytes.
     pub(super) body: Vec<u8>,
     /// The `content-type` header, when it was readable text.
     pub(super) content_type: Option<String>,
-    /// The answer's headers.
     pub(super) headers: HeaderMap,
+    pub(super) version: reqwest::Version,
+    /// The body's full length in bytes.
+    pub(super) size: u64,
 }
 
 /// Why an attempt brought back no answer.
@@ -62,6 +70,8 @@ pub(super) enum AttemptError {
     TooLarge(StatusCode),
     /// The server's TLS certificate is not trusted. A retry would get the same.
     UntrustedCertificate(String),
+    /// The answer could not be written to its file.
+    Write(std::io::Error),
 }
 
 /// Whether and how [`Client::send`] tries a request again.
@@ -73,24 +83,18 @@ pub(super) enum Retries {
     /// An idempotent call through the proxy: retry likewise, but when the retries run out,
     /// hand back the provider's last answer. Only Scalekit's own busy answer is an error.
     Relay,
-    /// A call through the proxy that is not idempotent (POST, PATCH): one attempt, never
-    /// resent, since the provider may have acted on it whatever came back.
-    Never,
     /// A call that is not idempotent, resent only when no byte of it was sent (the connection
-    /// could not be made); any answer, a busy one included, or a failure after connecting,
-    /// ends it. For calls such as running a tool, where a second run is worse than an error.
-    #[allow(
-        dead_code,
-        reason = "the transport for non-idempotent API calls (tools)"
-    )]
+    /// could not be made); any answer, a busy one included, or a failure after connecting
+    /// ([`ApiError::Lost`]), ends it. For a POST through the proxy, where a second send is
+    /// worse than an error.
     Unsent,
 }
 
 impl Client {
     /// Sends a request with retries on connection errors, timeouts, 429, 502, 503 and 504:
     /// jittered exponential backoff, `Retry-After` honoured, at most [`MAX_ATTEMPTS`] attempts
-    /// within the retry budget (one with [`Retries::Never`]). Any other status is returned as
-    /// it is; answers longer than `limit` bytes are refused.
+    /// within the retry budget. Any other status is returned as it is; answers longer than
+    /// `limit` bytes are refused.
     pub(super) async fn send(
         &self,
         method: &Method,
@@ -99,11 +103,22 @@ impl Client {
         limit: usize,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Answer, ApiError> {
-        let max_attempts = if retries == Retries::Never {
-            1
-        } else {
-            MAX_ATTEMPTS
-        };
+        self.send_to(method, path, retries, limit, None, build)
+            .await
+    }
+
+    /// [`Client::send`], with the body streamed to `spill` when given (emptied before each
+    /// attempt; no size limit then, and [`Answer::body`] holds only the body's start).
+    pub(super) async fn send_to(
+        &self,
+        method: &Method,
+        path: &str,
+        retries: Retries,
+        limit: usize,
+        spill: Option<&File>,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, ApiError> {
+        let max_attempts = MAX_ATTEMPTS;
         // Every attempt, and every wait between two, ends within the budget (SECURITY.md:
         // numbers from outside are bounded), whatever a `Retry-After` asks for.
         let started_all = Instant::now();
@@ -114,18 +129,18 @@ impl Client {
             let remaining = self.retry_budget.saturating_sub(started_all.elapsed());
             let started = Instant::now();
             let request = build().timeout(self.http_timeout.min(remaining));
-            let result = self.attempt(request, limit).await;
+            let result = self.attempt(request, limit, spill).await;
             let elapsed = started.elapsed();
             // What to say if we give up now, how long the server asked us to wait, and the
             // busy answer itself (the proxy may relay it).
             let (failure, wait, busy_answer) = match result {
-                Ok((answer, headers)) => {
+                Ok(answer) => {
                     let status = answer.status.as_u16();
                     self.observe(method, path, Some(status), elapsed, None);
                     if !is_retryable_status(answer.status) {
                         return Ok(answer);
                     }
-                    let wait = retry_after(&headers);
+                    let wait = retry_after(&answer.headers);
                     let busy = ApiError::Busy {
                         method: method.to_string(),
                         path: path.to_owned(),
@@ -152,8 +167,22 @@ impl Client {
                         detail,
                     });
                 }
+                Err(AttemptError::Write(err)) => {
+                    self.observe(method, path, None, elapsed, Some("not written".into()));
+                    return Err(ApiError::Write {
+                        detail: err.to_string(),
+                    });
+                }
                 Err(AttemptError::Transport { detail, unsent }) => {
                     self.observe(method, path, None, elapsed, Some(detail.clone()));
+                    if retries == Retries::Unsent && !unsent {
+                        // It may have been received: never sent again, and not "unreachable".
+                        return Err(ApiError::Lost {
+                            method: method.to_string(),
+                            path: path.to_owned(),
+                            detail,
+                        });
+                    }
                     never_sent = unsent;
                     (
                         ApiError::Unreachable {
@@ -186,12 +215,13 @@ impl Client {
     }
 
     /// One attempt: send, then read the whole body, refusing one larger than `limit` bytes
-    /// (by its `content-length` before reading, else while reading).
+    /// (by its `content-length` before reading, else while reading), or stream it to `spill`.
     async fn attempt(
         &self,
         req: reqwest::RequestBuilder,
         limit: usize,
-    ) -> Result<(Answer, HeaderMap), AttemptError> {
+        mut spill: Option<&File>,
+    ) -> Result<Answer, AttemptError> {
         let transport = |e: reqwest::Error| match untrusted_certificate(&e) {
             Some(detail) => AttemptError::UntrustedCertificate(detail),
             None => AttemptError::Transport {
@@ -199,32 +229,48 @@ impl Client {
                 unsent: e.is_connect(),
             },
         };
+        if let Some(file) = spill.as_mut() {
+            // A retry starts the file over.
+            file.set_len(0).map_err(AttemptError::Write)?;
+            file.seek(SeekFrom::Start(0)).map_err(AttemptError::Write)?;
+        }
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
-        if resp.content_length().is_some_and(|n| n > limit as u64) {
+        if spill.is_none() && resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(AttemptError::TooLarge(status));
         }
         let headers = resp.headers().clone();
+        let version = resp.version();
         let mut body = Vec::new();
+        let mut size: u64 = 0;
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            size = size.saturating_add(chunk.len() as u64);
+            if let Some(file) = spill.as_mut() {
+                file.write_all(&chunk).map_err(AttemptError::Write)?;
+                let room = SPILL_PREFIX_BYTES.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                continue;
+            }
             if body.len() + chunk.len() > limit {
                 return Err(AttemptError::TooLarge(status));
             }
             body.extend_from_slice(&chunk);
         }
+        if let Some(file) = spill.as_mut() {
+            file.flush().map_err(AttemptError::Write)?;
+        }
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok((
-            Answer {
-                status,
-                body,
-                content_type,
-                headers: headers.clone(),
-            },
+        Ok(Answer {
+            status,
+            body,
+            content_type,
             headers,
-        ))
+            version,
+            size,
+        })
     }
 
     pub(super) fn observe(
@@ -340,7 +386,7 @@ pub(super) fn describe_transport_error(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read as _, Write as _};
+    use std::io::Read as _;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use crate::scalekit::ClientOptions;
@@ -401,6 +447,25 @@ mod tests {
         let (client, attempts) = counting_client(&format!("http://{addr}"));
         let result = post_unsent(&client, &format!("http://{addr}/x"));
         assert!(matches!(result, Err(ApiError::Busy { attempts: 1, .. })));
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+        // A server that read the request and closed the connection without answering: it may
+        // have acted, so the call is lost, not unreachable, and never sent again.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+            }
+        });
+        let (client, attempts) = counting_client(&format!("http://{addr}"));
+        let result = post_unsent(&client, &format!("http://{addr}/x"));
+        assert!(
+            matches!(&result, Err(ApiError::Lost { method, .. }) if method == "POST"),
+            "{:?}",
+            result.err()
+        );
         assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 

@@ -1,4 +1,4 @@
-//! Scalekit's JSON, parsed tolerantly (scalekit-api.md §1): absent, `null`, `""` and the
+//! Scalekit's JSON, parsed tolerantly (docs/scalekit-wire.md §2): absent, `null`, `""` and the
 //! Go zero time all mean "unknown"; unknown fields are ignored; wrong types are errors.
 
 use std::fmt;
@@ -168,7 +168,7 @@ pub(crate) struct ListPage {
     pub(crate) next_page_token: String,
 }
 
-/// The grpc-gateway error body (scalekit-api.md §3), read leniently.
+/// The grpc-gateway error body (docs/scalekit-wire.md §4), read leniently.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct GrpcError {
@@ -187,7 +187,7 @@ impl GrpcError {
             .map(str::to_owned)
     }
 
-    /// Whether the body carries Scalekit's own `ErrorInfo` (scalekit-api.md §3). Through the
+    /// Whether the body carries Scalekit's own `ErrorInfo` (docs/scalekit-wire.md §4). Through the
     /// proxy this tells Scalekit's refusals apart from the provider's answers, which it
     /// relays: a provider never sends Scalekit's error-detail type.
     pub(crate) fn is_scalekit(&self) -> bool {

@@ -1,7 +1,7 @@
 //! Checks a tool's params against its `input_schema` (a JSON Schema) before anything is sent,
 //! so that an agent learns every mistake at once instead of one failed run at a time.
 //!
-//! What is checked (docs/cli.md, "Param checking"): `required`, `type` (one or a list;
+//! What is checked (docs/cli.md, "Parameter checking"): `required`, `type` (one or a list;
 //! `integer` is a number without a fraction; `null`), `enum` and `const`, and unknown fields:
 //! a field the schema does not declare is a problem even without
 //! `additionalProperties: false`, because a tool ignores it silently. Recursive through

@@ -63,11 +63,15 @@ fn an_active_account_needs_nothing() {
     w.seed_active("gmail_u3134a", "mess");
     let run = w.run(&["authorize", "gmail"]);
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("already authorized"), "{}", run.stderr);
     assert!(w.emu.magic_links().is_empty());
     let run = w.run(&["authorize", "gmail", "--json"]);
     run.assert_code(0);
-    assert_eq!(run.json()["status"], "ACTIVE");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"service": "gmail", "connection_name": "gmail_u3134a", "identifier": "mess", "status": "ACTIVE"})
+    );
 }
 
 #[test]
@@ -98,10 +102,41 @@ fn times_out_with_exit_4() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     let run = w.run(&["authorize", "gmail", "--timeout", "1"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("timed out"), "{}", run.stderr);
     let run = w.run(&["authorize", "gmail", "--timeout", "1", "--json"]);
     run.assert_code(4);
     assert_eq!(run.json()["error"]["code"], "authorization_required");
+}
+
+#[test]
+fn the_poll_interval_knob_sets_the_pace_and_a_malformed_one_is_exit_2() {
+    // 1 s of waiting at the harness's 100 ms: several polls (at the default 2 s: none).
+    let w = World::configured(&[("gmail", "gmail_u3134a")]);
+    w.run(&["authorize", "gmail", "--timeout", "1"])
+        .assert_code(4);
+    let polls = w
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with("/connected_accounts/details"))
+        .count();
+    assert!(polls >= 4, "{:?}", w.requests());
+
+    let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
+    for bad in ["2s", "0", "60001", " 5", "-1"] {
+        w.env
+            .insert("SCALEKIT_AUTH_POLL_INTERVAL_MS".into(), bad.into());
+        let run = w.run(&["authorize", "gmail", "--timeout", "5", "--json"]);
+        run.assert_code(2);
+        assert_eq!(
+            run.json()["error"]["message"],
+            format!(
+                "SCALEKIT_AUTH_POLL_INTERVAL_MS must be a whole number of milliseconds from 1 \
+                 to 60000, not {bad:?}"
+            ),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -116,6 +151,7 @@ fn an_expired_link_is_replaced_and_printed_again() {
         approve_nth(emu, 2);
     });
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     let links = w.emu.magic_links();
     assert!(links.len() >= 2);
     assert!(
@@ -140,6 +176,7 @@ fn pending_verification_keeps_waiting_and_says_why() {
         emu.set_status("gmail_u3134a", "mess", "ACTIVE");
     });
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     assert!(
         run.stderr.contains("PENDING_VERIFICATION"),
         "{}",
@@ -152,6 +189,7 @@ fn pending_verification_keeps_waiting_and_says_why() {
     let links_before = w.emu.magic_links().len();
     let run = w.run(&["authorize", "gmail", "--force", "--timeout", "1"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     assert_eq!(w.emu.magic_links().len(), links_before);
 }
 
@@ -165,6 +203,7 @@ fn force_reauthorizes_an_active_account() {
         |emu| approve_nth(emu, 1),
     );
     run.assert_code(0);
+    assert_eq!(run.stdout, "");
     assert_ne!(w.access_token("gmail_u3134a", "mess"), before);
 }
 
@@ -173,6 +212,7 @@ fn the_qr_code_decodes_to_the_link() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     let run = w.run(&["authorize", "gmail", "--no-wait", "--qr"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     let link = w.emu.magic_links()[0].link.clone();
     let qr: Vec<&str> = run
         .stderr

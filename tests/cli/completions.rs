@@ -1,10 +1,13 @@
 //! `completions`: the committed scripts, and real shells loading them and completing
 //! subcommands, options and the service names configured in `config.toml`. A shell that is
-//! not installed is skipped with a note (`.ci/run` installs zsh and fish).
+//! not installed fails the test under CI (`.ci/run` installs zsh and fish) and is skipped
+//! with a visible note elsewhere (`require_tool`).
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{World, run_command, write};
+use scalekit_emulator::Fault;
+
+use crate::harness::{World, require_tool, run_command, write};
 
 /// Each shell and the committed script `completions SHELL` prints.
 const SCRIPTS: [(&str, &str); 5] = [
@@ -19,18 +22,6 @@ fn script(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("completions")
         .join(file)
-}
-
-/// Whether `program` runs here; prints why a test is skipped when it does not.
-fn installed(program: &str) -> bool {
-    let found = std::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("note: {program} is not installed; skipping its completion test");
-    }
-    found
 }
 
 /// A world with two services, so that `g` is ambiguous and `gm` is not.
@@ -152,6 +143,72 @@ fn bash_offers_no_services_from_a_malformed_config_and_stays_quiet() {
     assert_eq!(bash_complete(&w, &["scalekit-auth", "sta"]), ["status"]);
 }
 
+#[test]
+fn bash_completes_tool_names_from_the_catalog_within_the_budget() {
+    let w = world();
+    // `tools run SERVICE`: that service's connection's tools.
+    let names = bash_complete(&w, &["scalekit-auth", "tools", "run", "gmail", "gmail_"]);
+    assert_eq!(
+        names,
+        ["gmail_fetch_mails", "gmail_get_message", "gmail_send_email"]
+    );
+    let listed: Vec<String> = w
+        .logged()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r.method,
+                r.path,
+                r.query.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "POST /oauth/token ",
+            "GET /api/v1/tools filter.connector=gmail_u3134a&page_size=100"
+        ]
+    );
+    // `tools schema`: the whole catalog.
+    let names = bash_complete(&w, &["scalekit-auth", "tools", "schema", "slack_s"]);
+    assert_eq!(names, ["slack_send_message"]);
+    // SERVICE itself still completes from config.toml, without a request.
+    w.emu.clear_requests();
+    assert_eq!(
+        bash_complete(&w, &["scalekit-auth", "tools", "run", "gm"]),
+        ["gmail"]
+    );
+    assert_eq!(w.requests(), Vec::<String>::new());
+
+    // A hung catalog: the shell gets its answer within the budget (plus the time a bash and
+    // two processes take to start), with no tool names and nothing on the terminal.
+    for path in ["/api/v1/tools", "/oauth/token"] {
+        w.emu.queue_fault(Fault {
+            path: path.into(),
+            hang: true,
+            ..Fault::default()
+        });
+        let started = std::time::Instant::now();
+        let names = bash_complete(&w, &["scalekit-auth", "tools", "schema", "g"]);
+        let took = started.elapsed();
+        assert!(names.is_empty(), "{path}: {names:?}");
+        assert!(
+            took < std::time::Duration::from_millis(1500),
+            "{path}: {took:?}"
+        );
+    }
+}
+
+#[test]
+fn tool_names_need_credentials_and_never_prompt() {
+    // No credentials: nothing, quietly, and no request.
+    let w = World::new();
+    assert!(bash_complete(&w, &["scalekit-auth", "tools", "schema", "g"]).is_empty());
+    assert_eq!(w.requests(), Vec::<String>::new());
+}
+
 /// How zsh finds the committed script.
 #[derive(Clone, Copy, Debug)]
 enum ZshLoad {
@@ -197,7 +254,7 @@ cat $out
 
 #[test]
 fn zsh_completes_commands_options_and_configured_services() {
-    if !installed("zsh") {
+    if !require_tool("zsh") {
         return;
     }
     let w = world();
@@ -238,7 +295,7 @@ fn fish_complete(w: &World, line: &str) -> Vec<String> {
 
 #[test]
 fn fish_completes_commands_options_and_configured_services() {
-    if !installed("fish") {
+    if !require_tool("fish") {
         return;
     }
     let w = world();
@@ -252,4 +309,8 @@ fn fish_completes_commands_options_and_configured_services() {
     );
     assert_eq!(fish_complete(&w, "scalekit-auth token --j"), ["--json"]);
     assert_eq!(fish_complete(&w, "scalekit-auth token gm"), ["gmail"]);
+    assert_eq!(
+        fish_complete(&w, "scalekit-auth tools run gmail gmail_s"),
+        ["gmail_send_email"]
+    );
 }

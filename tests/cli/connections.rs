@@ -4,7 +4,7 @@
 use scalekit_emulator::{Fault, FaultBody, SeedConnection};
 use serde_json::json;
 
-use crate::harness::World;
+use crate::harness::{World, require_tool};
 
 fn query(w: &World, index: usize) -> String {
     w.logged()[index].query.clone().unwrap_or_default()
@@ -296,6 +296,9 @@ fn config_provider_with_a_connection_name_is_a_usage_error() {
 
 #[test]
 fn config_provider_at_a_terminal_offers_a_choice() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[]);
     w.emu
         .seed_connection(SeedConnection::new("gmail_team", "GMAIL", "OAUTH"));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use scalekit_emulator::SeedAccount;
 
-use crate::harness::{World, assert_no_secret, wait_with_timeout};
+use crate::harness::{World, assert_no_secret, require_tool, wait_with_timeout};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
@@ -405,6 +405,9 @@ fn identifier_picks_another_identity() {
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_at_a_terminal_is_handled_by_the_child() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     let ready = w.home.path().join("ready");

@@ -46,6 +46,10 @@ impl Run {
     }
 }
 
+/// `SCALEKIT_AUTH_POLL_INTERVAL_MS` for every run: a wait for approval asks every 100 ms
+/// instead of every 2 s (the testing knob of README's "Environment").
+pub(crate) const POLL_INTERVAL_MS: &str = "100";
+
 pub(crate) const SECRET: &str = "emulator-secret-Zq8Xw";
 pub(crate) const CLIENT_ID: &str = "skc_58327480066375686";
 
@@ -133,19 +137,27 @@ impl World {
             .to_owned()
     }
 
-    pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scalekit-auth"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    /// The one clean environment of every run: nothing inherited but `PATH` (given), a temp
+    /// `HOME` and config dir, `NO_COLOR=1`, a short poll interval for waits, the world's
+    /// working directory, then the test's own variables (which may override any of these).
+    fn clean_env(&self, cmd: &mut Command, path: &std::ffi::OsStr) {
+        cmd.env_clear()
+            .env("PATH", path)
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("NO_COLOR", "1")
             .env("SCALEKIT_AUTH_CONFIG_DIR", &self.config_dir)
+            .env("SCALEKIT_AUTH_POLL_INTERVAL_MS", POLL_INTERVAL_MS)
             .current_dir(&self.cwd);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+    }
+
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scalekit-auth"));
+        cmd.args(args);
+        self.clean_env(&mut cmd, &std::env::var_os("PATH").unwrap_or_default());
         cmd
     }
 
@@ -162,16 +174,7 @@ impl World {
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
         let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::join_paths(dirs).expect("a valid PATH"))
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("NO_COLOR", "1")
-            .env("SCALEKIT_AUTH_CONFIG_DIR", &self.config_dir)
-            .current_dir(&self.cwd);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+        self.clean_env(&mut cmd, &std::env::join_paths(dirs).expect("a valid PATH"));
         cmd
     }
 
@@ -251,6 +254,40 @@ pub(crate) fn interrupt(child: std::process::Child) -> std::process::Output {
     wait_with_timeout(child, Duration::from_secs(10))
 }
 
+/// Whether `tool` (zsh, fish, strace, script, groff…) works here. Missing under CI, the
+/// test fails: CI installs every tool (.ci/run). Elsewhere it says "skipped: TOOL not
+/// found" on the terminal (past the test's captured output) and the caller returns early.
+#[track_caller]
+pub(crate) fn require_tool(tool: &str) -> bool {
+    // strace needs ptrace, which some sandboxes forbid: probe a real trace.
+    let probe: &[&str] = match tool {
+        "strace" => &["-f", "-e", "trace=none", "-o", "/dev/null", "true"],
+        "script" => &["-qec", "true", "/dev/null"],
+        // dash has no --version.
+        "sh" => &["-c", "true"],
+        _ => &["--version"],
+    };
+    let found = Command::new(tool)
+        .args(probe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} not found, and CI must provide it (.ci/run installs it)"
+        );
+        // Straight to the process's stderr: libtest captures eprintln! of a passing test.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr().lock(),
+            format!("skipped: {tool} not found\n").as_bytes(),
+        );
+    }
+    found
+}
+
 /// Fails when `text` contains any of the secrets.
 #[track_caller]
 pub(crate) fn assert_no_secret(text: &str, secrets: &[&str]) {
@@ -281,18 +318,28 @@ pub(crate) struct Pty {
 impl World {
     /// Starts `scalekit-auth ARGS` on a 100×40 pseudo-terminal.
     pub(crate) fn pty(&self, args: &[&str]) -> Pty {
+        self.pty_sized(100, 40, args)
+    }
+
+    /// Starts `scalekit-auth ARGS` on a COLS×ROWS pseudo-terminal.
+    pub(crate) fn pty_sized(&self, cols: u16, rows: u16, args: &[&str]) -> Pty {
         let bin = env!("CARGO_BIN_EXE_scalekit-auth");
         let quoted: Vec<String> = std::iter::once(bin)
             .chain(args.iter().copied())
             .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
             .collect();
-        self.pty_shell(&format!("exec {}", quoted.join(" ")))
+        self.pty_shell_sized(cols, rows, &format!("exec {}", quoted.join(" ")))
     }
 
     /// Runs a shell command line on a 100×40 pseudo-terminal (`$BIN` is the binary).
     pub(crate) fn pty_shell(&self, line: &str) -> Pty {
+        self.pty_shell_sized(100, 40, line)
+    }
+
+    /// Runs a shell command line on a COLS×ROWS pseudo-terminal.
+    pub(crate) fn pty_shell_sized(&self, cols: u16, rows: u16, line: &str) -> Pty {
         let script = format!(
-            "BIN='{}'; stty cols 100 rows 40; {line}",
+            "BIN='{}'; stty cols {cols} rows {rows}; {line}",
             env!("CARGO_BIN_EXE_scalekit-auth")
         );
         // The same clean environment as `command`, around `script`.
@@ -380,5 +427,42 @@ impl Pty {
         std::thread::sleep(Duration::from_millis(50));
         let text = output.lock().unwrap().clone();
         (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+/// What a COLS×ROWS terminal shows after `output`: the screen, and every line it ever
+/// showed (scrollback, then the screen), each row with trailing blanks trimmed.
+pub(crate) struct Screen {
+    pub(crate) visible: String,
+    pub(crate) everything: String,
+}
+
+pub(crate) fn screen(output: &str, cols: u16, rows: u16) -> Screen {
+    let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+    let mut parser = vt100::Parser::new(size(rows), size(cols), 10_000);
+    // `script` turns each \n into \r\n already.
+    parser.process(output.as_bytes());
+    let view = |parser: &vt100::Parser| -> Vec<String> {
+        parser
+            .screen()
+            .rows(0, cols)
+            .map(|r| r.trim_end().to_owned())
+            .collect()
+    };
+    let visible = view(&parser);
+    let scrolled = parser.screen().scrollback_len();
+    let mut everything = Vec::new();
+    // Scrolled back by `offset`, the view's first row is scrollback line `scrolled - offset`.
+    let mut offset = scrolled;
+    while offset > 0 {
+        parser.screen_mut().set_scrollback(offset);
+        let take = offset.min(usize::from(rows));
+        everything.extend(view(&parser).into_iter().take(take));
+        offset -= take;
+    }
+    everything.extend(visible.iter().cloned());
+    Screen {
+        visible: visible.join("\n"),
+        everything: everything.join("\n"),
     }
 }

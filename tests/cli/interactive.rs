@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use scalekit_emulator::SeedAccount;
 
-use crate::harness::{CLIENT_ID, SECRET, World, write};
+use crate::harness::{CLIENT_ID, SECRET, World, require_tool, write};
 
 fn identity(w: &mut World, text: &str) {
     let workspace = w.home.path().join("openclaw");
@@ -16,6 +16,9 @@ fn identity(w: &mut World, text: &str) {
 
 #[test]
 fn init_prompts_for_everything_reprompts_on_typos_and_hides_the_secret() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     identity(
         &mut w,
@@ -55,6 +58,9 @@ fn init_prompts_for_everything_reprompts_on_typos_and_hides_the_secret() {
 
 #[test]
 fn ctrl_c_at_the_secret_prompt_exits_130_with_echo_restored() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::new();
     // The shell survives the Ctrl-C (its trap) to report the exit code and the settings.
     let mut pty = w.pty_shell(r#"trap true INT; stty echo; "$BIN" init; echo "exit=$?"; stty -a"#);
@@ -78,6 +84,9 @@ fn ctrl_c_at_the_secret_prompt_exits_130_with_echo_restored() {
 
 #[test]
 fn ci_and_no_input_turn_prompts_off_but_false_values_do_not() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     for (var, value) in [
         ("CI", "true"),
@@ -104,6 +113,9 @@ fn ci_and_no_input_turn_prompts_off_but_false_values_do_not() {
 
 #[test]
 fn interactive_token_authorizes_inline_with_qr_and_spinner() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.emu.seed(SeedAccount {
         connector: "gmail_u3134a".into(),
@@ -114,7 +126,7 @@ fn interactive_token_authorizes_inline_with_qr_and_spinner() {
     let pty = w.pty(&["token", "gmail"]);
     pty.expect("/magicLink/");
     // On a terminal the QR code is drawn by default, and a spinner counts down.
-    pty.expect("Or scan it with a phone");
+    pty.expect("Scan the QR code with a phone");
     pty.expect("left");
     let output = pty.output();
     assert!(output.contains("████"), "{output}");
@@ -129,6 +141,9 @@ fn interactive_token_authorizes_inline_with_qr_and_spinner() {
 
 #[test]
 fn open_uses_the_browser_only_when_interactive_and_not_over_ssh() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::configured(&[("gmail", "gmail_u3134a")]);
     // A fake xdg-open that records what it was asked to open.
     let bin = w.home.path().join("bin");
@@ -173,6 +188,9 @@ fn open_uses_the_browser_only_when_interactive_and_not_over_ssh() {
 
 #[test]
 fn color_follows_the_terminal_no_color_and_the_flag() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::configured(&[]);
     // Not a terminal: no escape codes.
     let run = w.run(&["config", "nope"]);
@@ -191,6 +209,9 @@ fn color_follows_the_terminal_no_color_and_the_flag() {
 
 #[test]
 fn ctrl_c_at_the_remove_confirmation_exits_130_and_deletes_nothing() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     let mut pty =
@@ -211,6 +232,9 @@ fn ctrl_c_at_the_remove_confirmation_exits_130_and_deletes_nothing() {
 
 #[test]
 fn init_suggests_user_as_identifier_without_an_identity_file() {
+    if !require_tool("script") {
+        return;
+    }
     let mut w = World::new();
     w.env
         .insert("OPENCLAW_WORKSPACE".into(), "/nonexistent-workspace".into());
@@ -231,4 +255,150 @@ fn init_suggests_user_as_identifier_without_an_identity_file() {
         "{}",
         w.config_toml()
     );
+}
+
+#[test]
+fn init_asks_again_after_a_rejected_secret_keeping_the_answers() {
+    let w = World::new();
+    let mut pty = w.pty(&["init"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send("not-the-secret\r");
+    pty.expect("Default identifier");
+    pty.send("mess\r");
+    // Rejected: said, nothing saved, and the questions come again with the answers as
+    // defaults (Enter keeps them).
+    let seen = pty.expect(&format!("[{}]", w.emu.url()));
+    assert!(seen.contains("rejected"), "{seen}");
+    assert!(seen.contains("nothing was saved"), "{seen}");
+    assert!(!w.config_dir.join("config.toml").exists());
+    pty.send("\r");
+    pty.expect(&format!("[{CLIENT_ID}]"));
+    pty.send("\r");
+    pty.expect("Enter keeps the last one");
+    pty.send(&format!("{SECRET}\r"));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        !output.contains("SCALEKIT_ENV_URL"),
+        "no variable the user never set: {output}"
+    );
+    assert!(
+        !output.contains(SECRET) && !output.contains("not-the-secret"),
+        "{output}"
+    );
+    // The summary of what was saved and where it came from.
+    assert!(output.contains("environment URL:"), "{output}");
+    assert!(
+        output.contains("(from prompt)") || output.contains("from the prompt"),
+        "{output}"
+    );
+    let toml = w.config_toml();
+    assert!(
+        toml.contains(&w.emu.url()) && toml.contains(CLIENT_ID),
+        "{toml}"
+    );
+    assert!(
+        std::fs::read_to_string(w.path("credentials.toml"))
+            .unwrap()
+            .contains(SECRET)
+    );
+    // Two checks: the rejected secret, then the right one.
+    let tokens = w
+        .requests()
+        .iter()
+        .filter(|r| *r == "POST /oauth/token")
+        .count();
+    assert_eq!(tokens, 2);
+}
+
+#[test]
+fn init_asks_again_after_an_unreachable_url() {
+    let w = World::new();
+    // A closed port on loopback: refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut pty = w.pty(&["--http-timeout", "2", "init", "--identifier", "mess"]);
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{dead}\r"));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    let seen = pty.expect(&format!("[{dead}]"));
+    assert!(seen.contains("cannot reach Scalekit"), "{seen}");
+    assert!(seen.contains("nothing was saved"), "{seen}");
+    // A new URL instead of the default; the ID and the secret kept with Enter.
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect(&format!("[{CLIENT_ID}]"));
+    pty.send("\r");
+    pty.expect("Enter keeps the last one");
+    pty.send("\r");
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    assert!(w.config_toml().contains(&w.emu.url()));
+}
+
+#[test]
+fn at_80_columns_wrapped_answers_and_errors_stay_whole_and_nothing_is_stale() {
+    let w = World::new();
+    let mut pty = w.pty_sized(80, 24, &["init", "--identifier", "mess"]);
+    let long = "http://scalekit.example.com/a-rather-long-path/that/goes/on";
+    pty.expect("Scalekit environment URL");
+    pty.send(&format!("{long}\r"));
+    pty.expect("Use https://");
+    pty.send("http://scalekit.example.com\r");
+    pty.expect("http://scalekit.example.com\"");
+    pty.send(&format!("{}\r", w.emu.url()));
+    pty.expect("Client ID");
+    pty.send(&format!("{CLIENT_ID}\r"));
+    pty.expect("Client secret");
+    pty.send(&format!("{SECRET}\r"));
+    let (code, output) = pty.finish();
+    assert_eq!(code, 0, "{output}");
+    let shown = crate::harness::screen(&output, 80, 24);
+    // Rows joined back into the lines they wrap: every error is there in full, every
+    // attempt is there with its answer, and no prompt row was left half-erased.
+    let text = shown.everything.replace('\n', "");
+    for (url, error) in [
+        (
+            long,
+            format!("error: refusing environment URL \"{long}\": plain http://"),
+        ),
+        (
+            "http://scalekit.example.com",
+            "error: refusing environment URL \"http://scalekit.example.com\": plain http://"
+                .to_owned(),
+        ),
+    ] {
+        let attempt = format!("Scalekit environment URL (e.g. https://acme.scalekit.dev): {url}");
+        assert!(
+            text.contains(&format!("{attempt}{error}")),
+            "{}",
+            shown.everything
+        );
+    }
+    assert_eq!(
+        text.matches("in clear text. Use https://").count(),
+        2,
+        "{}",
+        shown.everything
+    );
+    assert_eq!(
+        shown.everything.matches("Scalekit environment URL").count(),
+        3,
+        "three attempts, no stale copy: {}",
+        shown.everything
+    );
+    assert_eq!(
+        shown.everything.matches("Client secret").count(),
+        1,
+        "{}",
+        shown.everything
+    );
+    assert!(w.config_toml().contains(&w.emu.url()));
 }

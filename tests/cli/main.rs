@@ -2,18 +2,21 @@
 
 mod harness;
 
+mod agent;
 mod authorize;
 mod bounds;
 mod completions;
 mod config;
 mod connections;
 mod exec;
+mod guidance;
 mod hardening;
 mod hostile;
 mod hosts;
 mod identities;
 mod init;
 mod interactive;
+mod layers;
 mod list;
 mod man;
 mod mcp;
@@ -24,8 +27,10 @@ mod network;
 mod pipes;
 mod playground;
 mod readme;
+mod relink;
 mod remove;
 mod request;
+mod request_parity;
 mod secrets;
 mod skill;
 mod status;
@@ -33,4 +38,5 @@ mod token;
 mod tools;
 mod trust_config;
 mod trust_output;
+mod trust_store;
 mod urls;

@@ -119,3 +119,24 @@ fn every_page_renders_without_warnings() {
         eprintln!("note: none of groff, mandoc, man is installed; the man pages were not rendered");
     }
 }
+
+#[test]
+fn repeatable_arguments_say_so_as_help_does() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    for (page, argument) in [
+        ("scalekit-auth-token.1", r"[\fISERVICE\fR]..."),
+        ("scalekit-auth-status.1", r"[\fISERVICE\fR]..."),
+        ("scalekit-auth-exec.1", r"<\fISERVICE\fR>..."),
+    ] {
+        let text = read(page);
+        let synopsis = text
+            .lines()
+            .skip_while(|l| *l != ".SH SYNOPSIS")
+            .nth(1)
+            .unwrap();
+        assert!(synopsis.contains(argument), "{page}: {synopsis}");
+    }
+    // A single argument stays single.
+    assert!(!read("scalekit-auth-authorize.1").contains(r"\fISERVICE\fR>..."));
+}

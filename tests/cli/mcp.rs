@@ -514,6 +514,28 @@ fn bad_arguments_are_tool_errors_and_nothing_is_sent() {
             json!({"service": "gmail", "method": "GET", "path": "https://evil.example/x"}),
             "not a full URL",
         ),
+        // The checks `request` makes (one copy, in flows/proxy.rs): `//` reads as another
+        // host, a backslash may be read as a slash, a fragment is never sent.
+        (
+            "http_request",
+            json!({"service": "gmail", "method": "GET", "path": "//evil.example/x"}),
+            "starts with //",
+        ),
+        (
+            "http_request",
+            json!({"service": "gmail", "method": "GET", "path": "/a\\..\\api"}),
+            "holds a backslash",
+        ),
+        (
+            "http_request",
+            json!({"service": "gmail", "method": "GET", "path": "/a/%2E%2e/b"}),
+            ". or .. segments",
+        ),
+        (
+            "http_request",
+            json!({"service": "gmail", "method": "GET", "path": "/a#b"}),
+            "a fragment (#) is never sent",
+        ),
         (
             "authorize",
             json!({"service": "notion"}),

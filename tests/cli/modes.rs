@@ -4,22 +4,12 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::harness::{CLIENT_ID, SECRET, World, run_command};
+use crate::harness::{CLIENT_ID, SECRET, World, require_tool, run_command};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// Whether strace can trace a child here (it needs ptrace, which some sandboxes forbid).
-fn strace_works() -> bool {
-    Command::new("strace")
-        .args(["-f", "-e", "trace=none", "-o", "/dev/null", "true"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// One traced system call: `name(args) = result`, with the pid strace printed.
@@ -58,12 +48,7 @@ fn last_octal(args: &str) -> Option<u32> {
 
 #[test]
 fn credentials_are_created_0600_in_a_0700_directory_and_never_chmodded() {
-    if !strace_works() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide strace (.ci/run installs it)"
-        );
-        eprintln!("skipped: strace is not available (apt-get install strace)");
+    if !require_tool("strace") {
         return;
     }
     let w = World::new();

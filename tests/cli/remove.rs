@@ -2,7 +2,7 @@
 
 use scalekit_emulator::Fault;
 
-use crate::harness::World;
+use crate::harness::{World, require_tool};
 
 const DELETE: &str = "/api/v1/connected_accounts:delete";
 
@@ -130,6 +130,9 @@ fn identifier_disconnects_one_identity_and_keeps_the_mapping() {
 #[cfg(target_os = "linux")]
 #[test]
 fn at_a_terminal_disconnect_asks_first() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     w.seed_active("gmail_u3134a", "mess");
     for (key, code) in [(b"n", 1), (b"y", 0)] {

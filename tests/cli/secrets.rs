@@ -1,4 +1,4 @@
-//! The client secret and tokens appear only where cli.md allows: tokens on `token`'s stdout.
+//! The client secret and tokens appear only where docs/cli.md allows: tokens on `token`'s stdout.
 
 use scalekit_emulator::SeedAccount;
 

@@ -86,7 +86,16 @@ fn table_output_and_exit_4_when_one_needs_authorization() {
         run.stderr
     );
     // Named services only.
-    w.run(&["status", "gmail"]).assert_code(0);
+    let run = w.run(&["status", "gmail"]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "");
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("gmail"))
+            && !run.stdout.contains("slack")
+            && !run.stdout.contains("github"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

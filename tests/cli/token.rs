@@ -243,6 +243,7 @@ fn unknown_service_and_missing_credentials_are_exit_3() {
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     let run = w.run(&["token", "notion"]);
     run.assert_code(3);
+    assert_eq!(run.stdout, "");
     assert!(
         run.stderr
             .contains("scalekit-auth config notion CONNECTION_NAME"),
@@ -256,6 +257,7 @@ fn unknown_service_and_missing_credentials_are_exit_3() {
         .assert_code(0);
     let run = bare.run(&["token", "gmail"]);
     run.assert_code(3);
+    assert_eq!(run.stdout, "");
     for needle in [
         "scalekit-auth init",
         "SCALEKIT_ENV_URL",
@@ -274,6 +276,7 @@ fn bad_service_name_is_a_usage_error_quoting_it() {
     let w = World::configured(&[]);
     let run = w.run(&["token", "Gm@il"]);
     run.assert_code(2);
+    assert_eq!(run.stdout, "");
     assert!(
         run.stderr.contains("gm@il") || run.stderr.contains("Gm@il"),
         "{}",
@@ -346,7 +349,8 @@ fn identifier_flag_overrides_the_configured_one() {
     let other = w.seed_active("gmail_u3134a", "alice@acme.dev");
     let run = w.run(&["token", "gmail", "--identifier", "alice@acme.dev"]);
     run.assert_code(0);
-    assert_eq!(run.stdout.trim(), other);
+    assert_eq!(run.stdout, format!("{other}\n"));
+    assert_eq!(run.stderr, "");
 }
 
 #[test]
@@ -357,6 +361,7 @@ fn an_already_expired_token_is_asked_for_once_more_then_exit_4() {
     w.emu.set_token_expiry("gmail_u3134a", "mess", Some(past));
     let run = w.run(&["token", "gmail"]);
     run.assert_code(4);
+    assert_eq!(run.stdout, "");
     let lookups = w.requests().iter().filter(|r| r.ends_with("/auth")).count();
     assert_eq!(lookups, 2, "{:?}", w.requests());
 }
@@ -370,7 +375,8 @@ fn min_ttl_asks_once_more_then_says_how_long_is_left() {
     // Long enough: one lookup.
     let run = w.run(&["token", "gmail", "--min-ttl", "60"]);
     run.assert_code(0);
-    assert_eq!(run.stdout.trim(), token);
+    assert_eq!(run.stdout, format!("{token}\n"));
+    assert_eq!(run.stderr, "");
     assert_eq!(w.requests().len(), 2);
     // Too short, and still too short when asked again: exit 4 saying what is left and what
     // was asked, with no link (the account is ACTIVE).
@@ -444,7 +450,10 @@ fn wait_for_an_absent_account_costs_four_requests_before_the_wait() {
         w.run(&["token", "gmail", "--wait", "--no-qr", "--timeout", "30"])
     });
     run.assert_code(0);
-    assert_eq!(run.stdout.trim(), w.access_token("gmail_u3134a", "mess"));
+    assert_eq!(
+        run.stdout,
+        format!("{}\n", w.access_token("gmail_u3134a", "mess"))
+    );
     let requests = w.requests();
     assert_eq!(
         requests[..4],

@@ -7,7 +7,7 @@ use std::time::Duration;
 use scalekit_emulator::{Fault, FaultBody};
 use serde_json::{Value, json};
 
-use crate::harness::{World, assert_no_secret};
+use crate::harness::{World, assert_no_secret, require_tool};
 
 /// gmail configured and authorized for `mess`.
 fn gmail() -> World {
@@ -913,6 +913,9 @@ fn tools_and_connections_leak_no_secret_even_verbose() {
 
 #[test]
 fn data_is_pretty_printed_on_a_terminal() {
+    if !require_tool("script") {
+        return;
+    }
     let w = gmail();
     let pty = w.pty(&[
         "tools",
@@ -930,6 +933,9 @@ fn data_is_pretty_printed_on_a_terminal() {
 
 #[test]
 fn at_a_terminal_the_authorize_flow_runs_then_the_tool() {
+    if !require_tool("script") {
+        return;
+    }
     let w = World::configured(&[("gmail", "gmail_u3134a")]);
     let pty = w.pty(&["tools", "run", "gmail", "gmail_fetch_mails", "--no-qr"]);
     pty.expect("Authorize gmail");

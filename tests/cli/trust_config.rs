@@ -6,7 +6,9 @@
 use std::fs;
 use std::time::Duration;
 
-use crate::harness::{CLIENT_ID, SECRET, World, assert_no_secret, run_command, write};
+use crate::harness::{
+    CLIENT_ID, SECRET, World, assert_no_secret, require_tool, run_command, write,
+};
 
 /// A world with gmail mapped and ACTIVE for `mess`, and a second, hostile emulator.
 fn configured_with_evil() -> (World, World, String) {
@@ -396,6 +398,9 @@ fn a_writer_waiting_for_the_lock_says_so() {
 
 #[test]
 fn interactive_init_offers_the_saved_secret_only_for_its_own_url() {
+    if !require_tool("script") {
+        return;
+    }
     let (w, evil, _) = configured_with_evil();
     // The same URL (Enter keeps it): the saved secret may be kept.
     let mut pty = w.pty(&["init"]);

@@ -40,7 +40,7 @@ pub(crate) enum LinkOutcome {
     Unusable(LinkProblem),
     /// The link is usable (only from [`State::link_page`]).
     Open { link: Link, provider: String },
-    /// Deny: the account is unchanged.
+    /// Deny: the account keeps its status and credentials; only `updated_at` moves.
     Denied { link: Link },
     /// Allow: `ACTIVE`, or `PENDING_VERIFICATION` with a verification to complete.
     Approved {
@@ -170,6 +170,11 @@ impl State {
         self.links[index].used = true;
         let link = self.links[index].clone();
         if !allow {
+            // The attempt is recorded on the account (`updated_at`); its status and
+            // credentials stay as they were.
+            if let Some(account) = self.accounts.iter_mut().find(|a| a.id == link.account_id) {
+                account.updated_at = now;
+            }
             return LinkOutcome::Denied { link };
         }
         let Some(account) = self.accounts.iter_mut().find(|a| a.id == link.account_id) else {

@@ -164,9 +164,22 @@ async fn deny_leaves_the_account_alone() {
     env.emu
         .seed(seed_with_status("gmail_x", "me", "PENDING_AUTH"));
     let link = env.magic_link("gmail_x", "me").await;
+    let before = env.emu.account("gmail_x", "me").expect("account");
     let page = decide(&env, &link, "deny").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("denied"));
+    let after = env.emu.account("gmail_x", "me").expect("account");
+    assert_eq!(after["status"], "PENDING_AUTH");
+    assert_eq!(
+        after["authorization_details"], before["authorization_details"],
+        "credentials unchanged"
+    );
+    // The attempt is recorded: updated_at moves, so a client can tell the link was used.
+    assert_ne!(after["updated_at"], before["updated_at"]);
+    // The Rust API's Deny does the same.
+    let second = env.magic_link("gmail_x", "me").await;
+    assert!(env.emu.deny_link(&second));
+    assert!(!env.emu.deny_link(&second), "a used link");
     assert_eq!(
         env.emu.account("gmail_x", "me").expect("account")["status"],
         "PENDING_AUTH"

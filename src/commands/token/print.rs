@@ -1,14 +1,15 @@
 //! How `token` prints: raw lines, `--header`, `--env` (shell-safe, with `exec`'s variable
 //! names) or `--json`, in argument order; every line or none.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::cli::TokenArgs;
 use crate::commands::{Context, Target};
 use crate::error::{self, CliError, ExitStatus, Partial};
 use crate::flows::credentials::{Credential, Scheme};
 use crate::flows::env_names;
-use crate::output::Output;
+use crate::output::ErrorDoc;
 use crate::scalekit::types::format_timestamp;
 
 /// `--env`'s variable for each target, in order (a service named twice gets its one
@@ -49,25 +50,22 @@ pub(super) fn print(
         .map(error::classify)
         .collect();
     if args.format.json {
-        let docs: Vec<Value> = names
+        let docs: Vec<TokenDoc> = names
             .iter()
             .zip(&outcomes)
             .map(|(name, outcome)| match outcome {
-                Ok(cred) => json_success(cred),
-                Err(err) => {
-                    let err = error::classify(err);
-                    let mut doc = Output::error_json(&err);
-                    doc["service"] = json!(name.to_lowercase());
-                    doc
-                }
+                Ok(cred) => TokenDoc::Credential(CredentialDoc::new(cred)),
+                Err(err) => TokenDoc::Failed(ServiceError {
+                    error: error::classify(err),
+                    service: name.to_lowercase(),
+                }),
             })
             .collect();
-        let doc = if docs.len() == 1 {
-            docs.into_iter().next().unwrap_or_default()
+        if let [doc] = docs.as_slice() {
+            ctx.out.json(doc)?;
         } else {
-            json!(docs)
-        };
-        ctx.out.json(&doc)?;
+            ctx.out.json(&docs)?;
+        }
         if failures.is_empty() {
             return Ok(ExitStatus::Success);
         }
@@ -113,19 +111,70 @@ pub(super) fn print(
     Ok(ExitStatus::Success)
 }
 
-fn json_success(cred: &Credential) -> Value {
-    let mut doc = json!({
-        "service": cred.target.service,
-        "connection_name": cred.target.connection_name,
-        "identifier": cred.target.identifier,
-        "access_token": cred.value.expose(),
-        "token_type": if cred.scheme == Scheme::Basic { "Basic" } else { "Bearer" },
-        "expires_at": cred.expires_at.map(format_timestamp),
-        "scopes": cred.scopes,
-    });
-    if let Some(fields) = &cred.static_fields {
-        doc["authorization_type"] = json!(cred.authorization_type);
-        doc["credentials"] = Value::Object(fields.0.clone());
+/// One service of `token --json`: its credential, or its error.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TokenDoc<'a> {
+    Credential(CredentialDoc<'a>),
+    Failed(ServiceError),
+}
+
+/// A service's error: the `--json` error document plus the service's name.
+struct ServiceError {
+    error: CliError,
+    service: String,
+}
+
+impl Serialize for ServiceError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            #[serde(flatten)]
+            doc: ErrorDoc<'a>,
+            service: &'a str,
+        }
+        Doc {
+            doc: ErrorDoc::new(&self.error),
+            service: &self.service,
+        }
+        .serialize(serializer)
     }
-    doc
+}
+
+/// A credential in `token --json`. Fields in alphabetical order, the order the keys have
+/// always had; the static fields only for static credentials.
+#[derive(Serialize)]
+struct CredentialDoc<'a> {
+    access_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_type: Option<&'a str>,
+    connection_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credentials: Option<&'a Map<String, Value>>,
+    expires_at: Option<String>,
+    identifier: &'a str,
+    scopes: &'a [String],
+    service: &'a str,
+    token_type: &'static str,
+}
+
+impl<'a> CredentialDoc<'a> {
+    fn new(cred: &'a Credential) -> Self {
+        let fields = cred.static_fields.as_ref();
+        Self {
+            access_token: cred.value.expose(),
+            authorization_type: fields.map(|_| cred.authorization_type.as_str()),
+            connection_name: &cred.target.connection_name,
+            credentials: fields.map(|f| &f.0),
+            expires_at: cred.expires_at.map(format_timestamp),
+            identifier: &cred.target.identifier,
+            scopes: &cred.scopes,
+            service: &cred.target.service,
+            token_type: if cred.scheme == Scheme::Basic {
+                "Basic"
+            } else {
+                "Bearer"
+            },
+        }
+    }
 }

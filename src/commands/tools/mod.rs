@@ -57,7 +57,7 @@ fn print_tools(
     none: &str,
 ) -> anyhow::Result<ExitStatus> {
     if json {
-        ctx.out.json(&flow::tools_json(tools))?;
+        ctx.out.json(&flow::tool_docs(tools))?;
         return Ok(ExitStatus::Success);
     }
     if tools.is_empty() {
@@ -195,8 +195,9 @@ fn type_of(schema: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
 
     #[test]
     fn definitions_read_for_people() {

@@ -5,16 +5,18 @@
 use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::super::Context;
+use crate::agent::Agent;
 use crate::cli::ToolsRunArgs;
 use crate::error::{CliError, ExitStatus, Partial};
 use crate::flows::authorization::FlowOptions;
 use crate::flows::tools::{
-    self as flow, RunOptions, find_tool, problem_lines, problems_error, problems_json, unknown_tool,
+    self as flow, RunOptions, find_tool, problem_lines, problems_error, unknown_tool,
 };
-use crate::output::{Output, safe};
+use crate::output::{ErrorBody, ErrorDoc, safe};
 use crate::scalekit::execute::{EXECUTE_TIMEOUT, Execution};
 use crate::tools::check::{self, Problem};
 
@@ -38,6 +40,10 @@ pub(crate) async fn run(ctx: &Context, args: &ToolsRunArgs) -> anyhow::Result<Ex
         .clone()
         .or_else(|| ctx.env.get("SCALEKIT_AUTH_RUN_ID").map(str::to_owned));
     let client = ctx.client(&config)?;
+    // A running agent's API token: the run then costs only Scalekit's tool calls.
+    if let Some(agent) = Agent::for_run(ctx.no_agent, &ctx.env, &ctx.paths, &client) {
+        agent.lend_api_token(&client).await;
+    }
 
     if !args.no_check {
         let Some(tool) = find_tool(&client, &args.tool).await? else {
@@ -78,12 +84,12 @@ pub(crate) async fn run(ctx: &Context, args: &ToolsRunArgs) -> anyhow::Result<Ex
     };
     let executed = flow::run(ctx, &client, &target, &execution, options).await?;
     if args.json {
-        ctx.out.json(&json!({
-            "tool": args.tool,
-            "service": target.service,
-            "execution_id": executed.execution_id,
-            "data": executed.data,
-        }))?;
+        ctx.out.json(&RunDoc {
+            data: &executed.data,
+            execution_id: executed.execution_id.as_deref(),
+            service: &target.service,
+            tool: &args.tool,
+        })?;
     } else if std::io::stdout().is_terminal() {
         ctx.out.json(&executed.data)?;
     } else {
@@ -163,10 +169,10 @@ fn dry_run(
     problems: &[Problem],
 ) -> anyhow::Result<ExitStatus> {
     if args.json {
-        ctx.out.json(&json!({
-            "valid": problems.is_empty(),
-            "problems": problems_json(problems),
-        }))?;
+        ctx.out.json(&DryRunDoc {
+            problems: problem_docs(problems),
+            valid: problems.is_empty(),
+        })?;
     }
     if problems.is_empty() {
         let note = if has_schema {
@@ -183,9 +189,13 @@ fn dry_run(
 /// A real run whose params do not fit the schema: nothing is sent; exit 2 with every problem.
 fn invalid(ctx: &Context, args: &ToolsRunArgs, problems: &[Problem]) -> anyhow::Result<ExitStatus> {
     if args.json {
-        let mut doc = Output::error_json(&problems_error(&args.tool, problems, true));
-        doc["error"]["problems"] = problems_json(problems);
-        ctx.out.json(&doc)?;
+        let err = problems_error(&args.tool, problems, true);
+        ctx.out.json(&InvalidDoc {
+            error: InvalidBody {
+                doc: ErrorDoc::new(&err).error,
+                problems: problem_docs(problems),
+            },
+        })?;
     }
     Err(problems_failure(&args.tool, problems))
 }
@@ -194,4 +204,52 @@ fn invalid(ctx: &Context, args: &ToolsRunArgs, problems: &[Problem]) -> anyhow::
 fn problems_failure(tool: &str, problems: &[Problem]) -> anyhow::Error {
     let err = problems_error(tool, problems, false).with_details(problem_lines(problems));
     Partial::of(vec![err]).into()
+}
+
+fn problem_docs(problems: &[Problem]) -> Vec<ProblemDoc<'_>> {
+    problems
+        .iter()
+        .map(|p| ProblemDoc {
+            message: &p.message,
+            path: &p.path,
+        })
+        .collect()
+}
+
+// The `--json` documents. Fields in alphabetical order, the order the keys have always had.
+
+/// `tools run --json`: what the tool returned.
+#[derive(Serialize)]
+struct RunDoc<'a> {
+    data: &'a Value,
+    execution_id: Option<&'a str>,
+    service: &'a str,
+    tool: &'a str,
+}
+
+/// `tools run --dry-run --json`.
+#[derive(Serialize)]
+struct DryRunDoc<'a> {
+    problems: Vec<ProblemDoc<'a>>,
+    valid: bool,
+}
+
+/// `tools run --json` with params that do not fit: the error document with every problem.
+#[derive(Serialize)]
+struct InvalidDoc<'a> {
+    error: InvalidBody<'a>,
+}
+
+#[derive(Serialize)]
+struct InvalidBody<'a> {
+    #[serde(flatten)]
+    doc: ErrorBody<'a>,
+    problems: Vec<ProblemDoc<'a>>,
+}
+
+/// One problem: where in the params (a JSON pointer) and what is wrong.
+#[derive(Serialize)]
+struct ProblemDoc<'a> {
+    message: &'a str,
+    path: &'a str,
 }
