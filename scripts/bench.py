@@ -11,14 +11,14 @@ Markdown report with the median and spread of repeated runs, next to the budgets
 - the request count of a first-time `authorize --no-wait`;
 - `mcp`: the time from spawn to the first `tools/list` answer, and the latency of single tool
   calls to a warm server (`http_request`, `search_tools`, `list_services`) with the requests
-  the emulator saw per call.
+  the emulator saw per call;
 - `tools run` (a catalog tool, with and without `--no-check`) at the same latencies, with the
-  requests the emulator saw (exactly 3, and 2 with `--no-check`).
-
-`--only tools` measures just the `tools run` rows and merges them into the existing report.
+  requests the emulator saw (exactly 3, and 2 with `--no-check`);
 - with `scalekit-auth agent` running: `token` from a warm agent (and the requests it cost),
   50 concurrent `token` calls on a cold agent (how many `/auth` they made), and the agent's
   RSS holding 100 cached tokens.
+
+`--only tools` measures just the `tools run` rows and merges them into the existing report.
 
 Standard library only. Each run is one child process: wall time from a monotonic clock
 around spawn-to-exit, peak RSS from the kernel's rusage of that very child (`os.wait4`).
