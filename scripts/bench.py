@@ -528,7 +528,9 @@ def main() -> int:
                     for tool, arguments, wanted in [
                         ("http_request", {"service": "svc1", "method": "GET", "path": "/v1/me"}, 1),
                         ("search_tools", {"query": "send email"}, 1),
-                        ("list_services", {}, len(SERVICES)),
+                        # One `/details` per configured service: the `token` services and
+                        # the `tools run` one.
+                        ("list_services", {}, len(SERVICES) + 1),
                     ]:
                         for _ in range(3):
                             session.call(tool, arguments)
