@@ -271,6 +271,7 @@ fn settings(ctx: &Ctx) -> Resp {
     let settings = &state.settings;
     ok(&json!({
         "link_ttl_secs": settings.link_ttl.as_secs(),
+        "api_token_lifetime_secs": settings.api_token_lifetime.as_secs(),
         "latency_ms": u64::try_from(settings.latency.as_millis()).unwrap_or(u64::MAX),
         "verification_mode": settings.verification_mode,
         "create_status": settings.create_status,
@@ -282,6 +283,8 @@ fn settings(ctx: &Ctx) -> Resp {
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
     link_ttl_secs: Option<u64>,
+    /// For the API tokens issued from now on.
+    api_token_lifetime_secs: Option<u64>,
     latency_ms: Option<u64>,
     verification_mode: Option<bool>,
     create_status: Option<u16>,
@@ -302,6 +305,9 @@ fn update_settings(ctx: &Ctx, req: &Req) -> Result<Resp, Resp> {
         let settings = &mut state.settings;
         if let Some(secs) = changes.link_ttl_secs {
             settings.link_ttl = Duration::from_secs(secs);
+        }
+        if let Some(secs) = changes.api_token_lifetime_secs {
+            settings.api_token_lifetime = Duration::from_secs(secs);
         }
         if let Some(ms) = changes.latency_ms {
             settings.latency = Duration::from_millis(ms);

@@ -39,8 +39,9 @@ use crate::shared::Shared;
 use crate::state::State;
 use crate::types::now;
 pub use crate::types::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Execution, Fault, FaultBody,
-    LoggedRequest, MagicLinkInfo, Options, SeedAccount, SeedConnection, default_connections,
+    API_TOKEN_LIFETIME, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_LINK_TTL, Execution,
+    Fault, FaultBody, LoggedRequest, MagicLinkInfo, Options, SeedAccount, SeedConnection,
+    default_connections,
 };
 
 /// A running emulator on 127.0.0.1. It stops when dropped.
@@ -205,6 +206,12 @@ impl Emulator {
     /// Lifetime of magic links minted from now on.
     pub fn set_link_ttl(&self, ttl: Duration) {
         self.shared.state().settings.link_ttl = ttl;
+    }
+
+    /// Lifetime of the API tokens `POST /oauth/token` issues from now on (its
+    /// `expires_in`); tokens already issued keep theirs.
+    pub fn set_api_token_lifetime(&self, lifetime: Duration) {
+        self.shared.state().settings.api_token_lifetime = lifetime;
     }
 
     /// Delay added before answering every logged request.

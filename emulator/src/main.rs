@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use scalekit_emulator::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Options, SeedAccount, SeedConnection,
-    default_connections,
+    API_TOKEN_LIFETIME, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Options, SeedAccount,
+    SeedConnection, default_connections,
 };
 
 /// A faithful local Scalekit (connected-accounts REST API) for tests and offline use.
@@ -49,6 +49,10 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 60)]
     link_ttl_secs: u64,
 
+    /// Lifetime of the API tokens POST /oauth/token issues, in seconds
+    #[arg(long, value_name = "N", default_value_t = API_TOKEN_LIFETIME.as_secs())]
+    api_token_lifetime_secs: u64,
+
     /// JSON file of accounts (and connections) to start with: an array of accounts, or
     /// {"accounts": [...], "connections": [...]} (either key optional)
     #[arg(long, value_name = "FILE")]
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         client_id: cli.client_id,
         client_secret: cli.client_secret,
         link_ttl: Duration::from_secs(cli.link_ttl_secs),
+        api_token_lifetime: Duration::from_secs(cli.api_token_lifetime_secs),
         latency: Duration::from_millis(cli.latency_ms),
         upstream: cli.upstream,
         seed,

@@ -14,6 +14,8 @@ pub const DEFAULT_CLIENT_ID: &str = "skc_emulator";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 /// Default lifetime of a magic link.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(60);
+/// Default lifetime of an API token from `POST /oauth/token` (`expires_in`).
+pub const API_TOKEN_LIFETIME: Duration = Duration::from_secs(86_399);
 
 /// How to start an [`Emulator`].
 #[derive(Clone, Debug)]
@@ -26,6 +28,9 @@ pub struct Options {
     pub client_secret: String,
     /// Lifetime of the magic links minted by `POST …/magic_link`.
     pub link_ttl: Duration,
+    /// Lifetime of the API tokens `POST /oauth/token` issues (its `expires_in`, in whole
+    /// seconds); a token used after it gets 401. Default [`API_TOKEN_LIFETIME`].
+    pub api_token_lifetime: Duration,
     /// Added before answering every logged request (see [`Emulator::requests`]).
     pub latency: Duration,
     /// Base URL the proxy (`/proxy/…`) forwards to. A value starting with `/` is
@@ -45,6 +50,7 @@ impl Default for Options {
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             link_ttl: DEFAULT_LINK_TTL,
+            api_token_lifetime: API_TOKEN_LIFETIME,
             latency: Duration::ZERO,
             upstream: None,
             seed: Vec::new(),

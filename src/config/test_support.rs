@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{Paths, update};
 use crate::error::CliError;
 
-/// Real OpenClaw `IDENTITY.md` variants (inline name, name on the next line, the unfilled
+/// Real `OpenClaw` `IDENTITY.md` variants (inline name, name on the next line, the unfilled
 /// template), kept here so the tests need nothing outside the repository.
 pub(super) const IDENTITY_INLINE: &str = "# IDENTITY.md - Who Am I?\n\n- **Name:** Mess\n- **Creature:** a helpful familiar\n- **Vibe:** sharp, warm\n- **Emoji:** \u{1f98a}\n";
 pub(super) const IDENTITY_NEXTLINE: &str = "---\ntitle: \"IDENTITY\"\nsummary: \"Agent identity record\"\n---\n\n# IDENTITY.md - Who Am I?\n\n- **Name:**\n  _Clawdia_\n- **Creature:**\n  _robot_\n- **Vibe:**\n  _(how do you come across? sharp? warm? chaotic? calm?)_\n";

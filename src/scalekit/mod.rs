@@ -6,6 +6,7 @@ mod accounts;
 mod decode;
 pub(crate) mod error;
 pub(crate) mod execute;
+mod expiry;
 mod http;
 mod proxy;
 mod roots;
@@ -17,7 +18,7 @@ pub(crate) mod types;
 mod proptests;
 
 use std::net::{SocketAddr, ToSocketAddrs as _};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode, Url};
@@ -71,9 +72,8 @@ pub(crate) struct Client {
     http_timeout: Duration,
     retry_budget: Duration,
     observer: Option<Observer>,
-    /// The API token and how many times it was fetched; the generation lets concurrent
-    /// requests that all saw a 401 re-authenticate only once.
-    token: tokio::sync::Mutex<(Option<Secret>, u64)>,
+    /// The API token, its generation and when it is due for renewal.
+    token: tokio::sync::Mutex<expiry::Slot>,
 }
 
 impl Client {
@@ -140,7 +140,7 @@ impl Client {
             http_timeout: options.http_timeout,
             retry_budget: options.retry_budget,
             observer: options.observer,
-            token: tokio::sync::Mutex::new((None, 0)),
+            token: tokio::sync::Mutex::new(expiry::Slot::default()),
         })
     }
 
@@ -164,12 +164,11 @@ impl Client {
     }
 
     /// Starts with an API token obtained elsewhere (a running agent's), unless this client
-    /// has one already. A 401 still fetches a new one, as for any token.
+    /// has one already. Its expiry is unknown: it is used until a 401 fetches a new one.
     pub(crate) async fn adopt_api_token(&self, token: Secret) {
         let mut guard = self.token.lock().await;
-        if guard.0.is_none() && !token.is_empty() {
-            guard.0 = Some(token);
-            guard.1 += 1;
+        if guard.token.is_none() && !token.is_empty() {
+            guard.store(token, Instant::now(), None);
         }
     }
 
@@ -179,22 +178,22 @@ impl Client {
         self.api_token(None).await.map(|(token, _)| token)
     }
 
-    /// The API token, fetched once per run. `stale` is the generation that got a 401: a new
-    /// token is fetched only if nobody has done so since.
+    /// The API token, fetched once per run, and again shortly before it expires when
+    /// Scalekit said when that is (scalekit/expiry.rs). `stale` is the generation that got a
+    /// 401: a new token is fetched only if nobody has done so since.
     async fn api_token(&self, stale: Option<u64>) -> Result<(Secret, u64), ApiError> {
         let mut guard = self.token.lock().await;
-        if let (Some(token), generation) = &*guard
-            && stale != Some(*generation)
-        {
-            return Ok((token.clone(), *generation));
+        if let Some(usable) = guard.usable(stale, Instant::now()) {
+            return Ok(usable);
         }
-        let token = self.fetch_api_token().await?;
-        guard.0 = Some(token.clone());
-        guard.1 += 1;
-        Ok((token, guard.1))
+        let sent = Instant::now();
+        let (token, expires_in) = self.fetch_api_token().await?;
+        let generation = guard.store(token.clone(), sent, expires_in);
+        Ok((token, generation))
     }
 
-    async fn fetch_api_token(&self) -> Result<Secret, ApiError> {
+    /// A new API token and its `expires_in`, when Scalekit gave a usable one.
+    async fn fetch_api_token(&self) -> Result<(Secret, Option<u64>), ApiError> {
         let path = "/oauth/token";
         let url = self.url(path);
         let form = [
@@ -219,7 +218,7 @@ impl Client {
                     detail: "the answer has no access_token".into(),
                 });
             }
-            return Ok(token.access_token);
+            return Ok((token.access_token, token.expires_in));
         }
         match answer.status.as_u16() {
             400 | 401 | 403 => {
@@ -382,6 +381,28 @@ fn client_setup_error(err: &reqwest::Error, https: bool) -> SetupError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_adopted_token_has_no_known_expiry() {
+        let client = Client::new(ClientOptions {
+            env_url: "http://127.0.0.1:9".parse().unwrap(),
+            client_id: "skc_1".into(),
+            client_secret: Secret::new("s"),
+            http_timeout: Duration::from_secs(1),
+            retry_budget: Duration::from_secs(1),
+            observer: None,
+        })
+        .unwrap();
+        crate::runtime::block_on(async {
+            client.adopt_api_token(Secret::new("lent")).await;
+            let slot = client.token.lock().await;
+            assert!(slot.expiry.is_none());
+            assert_eq!(slot.generation, 1);
+            // Used however late, until a 401.
+            let later = Instant::now() + Duration::from_secs(10 * 86_400);
+            assert_eq!(slot.usable(None, later).map(|(_, g)| g), Some(1));
+        });
+    }
 
     #[test]
     fn localhost_counts_as_loopback_only_when_every_address_is() {

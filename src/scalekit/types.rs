@@ -141,6 +141,9 @@ impl fmt::Debug for SecretMap {
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenResponse {
     pub(crate) access_token: Secret,
+    /// Seconds the token lives; `None` when absent or not a number (§3).
+    #[serde(default, deserialize_with = "lenient_seconds")]
+    pub(crate) expires_in: Option<u64>,
 }
 
 /// `POST …/magic_link`'s answer.
@@ -226,6 +229,31 @@ where
 
 /// RFC 3339 timestamps; absent, `null`, `""`, the Go zero time and unparseable strings are
 /// all "unknown".
+/// A count of seconds given as a number or a string of digits, read leniently: anything else
+/// (`null`, negative, text, an object) is "unknown", never an error. Larger than a u64:
+/// `u64::MAX` (the caller bounds it).
+fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(match value {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "finite and non-negative; `as` saturates past u64::MAX"
+                )]
+                |f| f as u64,
+            )
+        }),
+        serde_json::Value::String(s) => {
+            let s = s.trim();
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u64>().unwrap_or(u64::MAX))
+        }
+        _ => None,
+    })
+}
+
 fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     Ok(s.as_deref().and_then(parse_timestamp))
@@ -258,6 +286,48 @@ pub(crate) fn format_timestamp(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expires_in_is_read_leniently() {
+        let read = |expires_in: &str| {
+            let body = if expires_in.is_empty() {
+                r#"{"access_token":"t"}"#.to_owned()
+            } else {
+                format!(r#"{{"access_token":"t","expires_in":{expires_in}}}"#)
+            };
+            serde_json::from_str::<TokenResponse>(&body)
+                .unwrap_or_else(|e| panic!("{expires_in}: {e}"))
+                .expires_in
+        };
+        assert_eq!(read("86399"), Some(86_399));
+        assert_eq!(read(r#""3600""#), Some(3600));
+        assert_eq!(read(r#"" 60 ""#), Some(60));
+        assert_eq!(read("0"), Some(0));
+        assert_eq!(read("59.9"), Some(59));
+        // The 2024 capture (docs/scalekit-wire.md §3), and beyond a u64: bounded later.
+        assert_eq!(
+            read("18446744064486179580"),
+            Some(18_446_744_064_486_179_580)
+        );
+        assert_eq!(read("1e30"), Some(u64::MAX));
+        assert_eq!(read(r#""99999999999999999999999""#), Some(u64::MAX));
+        // Anything else is unknown, never an error.
+        for unknown in [
+            "",
+            "null",
+            "-1",
+            "-0.5",
+            r#""""#,
+            r#""soon""#,
+            r#""-5""#,
+            r#""1e3""#,
+            "true",
+            "[1]",
+            r#"{"s":1}"#,
+        ] {
+            assert_eq!(read(unknown), None, "{unknown}");
+        }
+    }
 
     #[test]
     fn parses_the_documented_auth_example() {

@@ -629,6 +629,43 @@ fn concurrent_calls_share_one_token_and_a_401_gets_a_new_one() {
     );
 }
 
+/// Each request of the log with its status.
+fn answered(w: &World) -> Vec<(String, u16)> {
+    w.logged()
+        .iter()
+        .map(|r| (format!("{} {}", r.method, r.path), r.status))
+        .collect()
+}
+
+#[test]
+fn a_long_session_renews_its_api_token_before_it_expires() {
+    let w = world();
+    // Two-second API tokens: renewed once less than a second (half the lifetime) is left.
+    w.emu.set_api_token_lifetime(Duration::from_secs(2));
+    let mcp = Mcp::start(&w, &[]);
+    let search = || mcp.ok("search_tools", json!({"query": "fetch mails", "limit": 5}));
+    let renewed_then_listed = || {
+        vec![
+            ("POST /oauth/token".to_owned(), 200),
+            ("GET /api/v1/tools".to_owned(), 200),
+        ]
+    };
+    let first = search();
+    assert_eq!(answered(&w), renewed_then_listed());
+
+    // Within the margin, before the token expires: a new one first, so no 401.
+    w.emu.clear_requests();
+    std::thread::sleep(Duration::from_millis(1300));
+    assert_eq!(search(), first);
+    assert_eq!(answered(&w), renewed_then_listed());
+
+    // Past the expiry too: renewed before the call, never after a 401.
+    w.emu.clear_requests();
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_eq!(search(), first);
+    assert_eq!(answered(&w), renewed_then_listed());
+}
+
 #[test]
 fn no_result_carries_an_access_token_a_static_credential_or_the_client_secret() {
     let w = world();

@@ -73,13 +73,13 @@ fn token_response(ctx: &Ctx, req: &Req) -> Resp {
     if client_id != initial.client_id || client_secret != initial.client_secret {
         return oauth_error(401, "invalid_client", "client authentication failed");
     }
-    let access_token = ctx.shared.state().issue_api_token();
+    let (access_token, lifetime) = ctx.shared.state().issue_api_token();
     wire::json(
         200,
         &json!({
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": crate::state::API_TOKEN_LIFETIME.as_secs(),
+            "expires_in": lifetime.as_secs(),
         }),
     )
 }

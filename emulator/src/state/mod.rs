@@ -16,7 +16,7 @@ pub(crate) use account::{
     static_authorization_type,
 };
 pub(crate) use links::{Link, LinkOutcome, LinkProblem, VerifyError};
-pub(crate) use runtime::{API_TOKEN_LIFETIME, Settings, TokenCheck};
+pub(crate) use runtime::{Settings, TokenCheck};
 pub(crate) use tools::Connection;
 
 use crate::types::{Execution, LoggedRequest, Options, SeedAccount};

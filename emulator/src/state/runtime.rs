@@ -7,13 +7,12 @@ use super::State;
 use crate::rules::random_alphanumeric;
 use crate::types::{Fault, LoggedRequest, Options};
 
-/// Lifetime of an API token from `POST /oauth/token` (`expires_in`).
-pub(crate) const API_TOKEN_LIFETIME: Duration = Duration::from_secs(86_399);
-
 /// Runtime settings; [`Options`] gives their start-up values.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) link_ttl: Duration,
+    /// Lifetime of the API tokens issued from now on.
+    pub(crate) api_token_lifetime: Duration,
     pub(crate) latency: Duration,
     pub(crate) verification_mode: bool,
     pub(crate) create_status: u16,
@@ -24,6 +23,7 @@ impl Settings {
     pub(super) fn from_options(opts: &Options) -> Self {
         Self {
             link_ttl: opts.link_ttl,
+            api_token_lifetime: opts.api_token_lifetime,
             latency: opts.latency,
             verification_mode: false,
             create_status: 200,
@@ -42,7 +42,8 @@ pub(crate) enum TokenCheck {
 
 #[derive(Clone, Debug)]
 pub(super) struct ApiToken {
-    issued: Instant,
+    /// `None`: a lifetime too long to represent, i.e. never.
+    expires: Option<Instant>,
     revoked: bool,
 }
 
@@ -57,24 +58,28 @@ pub(super) struct QueuedFault {
 impl State {
     // ---- API tokens -----------------------------------------------------------
 
-    /// Issues a new opaque API token.
-    pub(crate) fn issue_api_token(&mut self) -> String {
+    /// Issues a new opaque API token, valid for the current `api_token_lifetime`, which it
+    /// returns as well (`expires_in`).
+    pub(crate) fn issue_api_token(&mut self) -> (String, Duration) {
         let token = format!("skemu_{}", random_alphanumeric(40));
+        let lifetime = self.settings.api_token_lifetime;
         self.tokens.insert(
             token.clone(),
             ApiToken {
-                issued: Instant::now(),
+                expires: Instant::now().checked_add(lifetime),
                 revoked: false,
             },
         );
-        token
+        (token, lifetime)
     }
 
     /// Whether a bearer token is one this emulator issued and still honours.
     pub(crate) fn check_api_token(&self, token: &str) -> TokenCheck {
         match self.tokens.get(token) {
             None => TokenCheck::Invalid,
-            Some(t) if t.revoked || t.issued.elapsed() > API_TOKEN_LIFETIME => TokenCheck::Expired,
+            Some(t) if t.revoked || t.expires.is_some_and(|at| Instant::now() >= at) => {
+                TokenCheck::Expired
+            }
             Some(_) => TokenCheck::Valid,
         }
     }

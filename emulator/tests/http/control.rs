@@ -280,13 +280,13 @@ async fn json_control_api() {
     let settings = env
         .post_plain(
             "/_emulator/settings",
-            &json!({"link_ttl_secs": 5, "latency_ms": 0, "verification_mode": false, "create_status": 201, "upstream": "/_emulator/echo"}),
+            &json!({"link_ttl_secs": 5, "api_token_lifetime_secs": 7, "latency_ms": 0, "verification_mode": false, "create_status": 201, "upstream": "/_emulator/echo"}),
         )
         .await;
     assert_eq!(settings.status, 200, "{}", settings.text);
     assert_eq!(
         env.get_plain("/_emulator/settings").await.json(),
-        json!({"link_ttl_secs": 5, "latency_ms": 0, "verification_mode": false, "create_status": 201, "upstream": "/_emulator/echo"})
+        json!({"link_ttl_secs": 5, "api_token_lifetime_secs": 7, "latency_ms": 0, "verification_mode": false, "create_status": 201, "upstream": "/_emulator/echo"})
     );
     assert_eq!(
         env.post_plain("/_emulator/settings", &json!({"create_status": 202}))

@@ -181,3 +181,86 @@ async fn api_requires_an_issued_unexpired_token() {
         .expect("send");
     assert_eq!(resp.status().as_u16(), 200);
 }
+
+/// `expires_in` and the 401 after it for a short `api_token_lifetime`, set at start-up, by
+/// the Rust method and through `/_emulator/settings`; absurd lifetimes never panic.
+#[tokio::test]
+async fn short_lived_api_tokens() {
+    let env = Env::with(Options {
+        api_token_lifetime: std::time::Duration::from_secs(1),
+        ..Options::default()
+    })
+    .await;
+    let path = "/api/v1/connected_accounts";
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "skc_emulator"),
+        ("client_secret", "emulator-secret"),
+    ];
+    let reply = token_request(&env.emu.url(), &form).await;
+    assert_eq!(reply.json()["expires_in"], 1);
+    assert_eq!(env.get(path).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reply = env.get(path).await;
+    assert_grpc_error(&reply, 401, 16, Some("UNAUTHENTICATED"));
+    assert_eq!(reply.json()["message"], "token expired");
+
+    // Changed at run time: only tokens issued afterwards get the new lifetime.
+    env.emu
+        .set_api_token_lifetime(std::time::Duration::from_secs(30));
+    assert_eq!(
+        token_request(&env.emu.url(), &form).await.json()["expires_in"],
+        30
+    );
+    let changed = env
+        .post_plain(
+            "/_emulator/settings",
+            &json!({"api_token_lifetime_secs": 0}),
+        )
+        .await;
+    assert_eq!(changed.json()["api_token_lifetime_secs"], 0);
+    let reply = token_request(&env.emu.url(), &form).await;
+    assert_eq!(reply.json()["expires_in"], 0);
+    let dead = reply.json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let resp = env
+        .http
+        .get(env.url(path))
+        .bearer_auth(&dead)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 401);
+
+    // A lifetime too long for the clock: a token that never expires, no panic.
+    let changed = env
+        .post_plain(
+            "/_emulator/settings",
+            &json!({"api_token_lifetime_secs": u64::MAX}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let reply = token_request(&env.emu.url(), &form).await;
+    assert_eq!(reply.json()["expires_in"], u64::MAX);
+    let token = reply.json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let resp = env
+        .http
+        .get(env.url(path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 200);
+
+    // A reset brings back the start-up lifetime.
+    env.emu.reset();
+    assert_eq!(
+        token_request(&env.emu.url(), &form).await.json()["expires_in"],
+        1
+    );
+}
