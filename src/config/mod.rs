@@ -35,7 +35,7 @@ pub(crate) use file::{
 pub(crate) use identity::{identifier_from_identity_md, identity_md_path};
 pub(crate) use import::{Import, parse_import};
 pub(crate) use names::{
-    env_url_string, validate_connection_name, validate_env_url, validate_identifier,
+    env_url_string, is_loopback, validate_connection_name, validate_env_url, validate_identifier,
     validate_service,
 };
 pub(crate) use paths::Paths;

@@ -115,7 +115,7 @@ pub(crate) fn env_url_string(url: &Url) -> String {
 
 /// `localhost`, `127.0.0.0/8` or `[::1]` (the `url` crate has already normalised the host:
 /// lower-cased, IPv4 in dotted decimal, IPv6 in brackets).
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
         Some(host) => host

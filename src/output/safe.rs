@@ -82,17 +82,10 @@ pub(crate) fn link_problem(link: &str) -> Option<&'static str> {
     if !url.username().is_empty() || url.password().is_some() {
         return Some("it carries a user name or password");
     }
-    let loopback = match url.host_str() {
-        Some("") | None => return Some("it has no host"),
-        Some(host) => {
-            host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-    };
+    if url.host_str().is_none_or(str::is_empty) {
+        return Some("it has no host");
+    }
+    let loopback = crate::config::is_loopback(&url);
     match url.scheme() {
         "https" => None,
         "http" if loopback => None,

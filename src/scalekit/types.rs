@@ -227,8 +227,6 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// RFC 3339 timestamps; absent, `null`, `""`, the Go zero time and unparseable strings are
-/// all "unknown".
 /// A count of seconds given as a number or a string of digits, read leniently: anything else
 /// (`null`, negative, text, an object) is "unknown", never an error. Larger than a u64:
 /// `u64::MAX` (the caller bounds it).
@@ -254,6 +252,8 @@ fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
     })
 }
 
+/// RFC 3339 timestamps; absent, `null`, `""`, the Go zero time and unparseable strings are
+/// all "unknown".
 fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     Ok(s.as_deref().and_then(parse_timestamp))
