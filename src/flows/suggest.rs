@@ -41,10 +41,7 @@ pub(crate) fn unknown_service(service: &str, config: &Config, offer_config: bool
 /// "a", "a or b", "a, b or c".
 fn or_list(names: &[String]) -> String {
     let names: Vec<String> = names.iter().map(|n| safe::line(n).into_owned()).collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => names.join(""),
-    }
+    crate::tools::or_list(&names)
 }
 
 #[cfg(test)]

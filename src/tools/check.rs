@@ -134,7 +134,11 @@ impl<'s> Checker<'s> {
         names.dedup();
         self.problem(
             path,
-            format!("expected {}, got {}", or_list(&names), describe(value)),
+            format!(
+                "expected {}, got {}",
+                super::or_list(&names),
+                describe(value)
+            ),
         );
         false
     }
@@ -381,14 +385,6 @@ fn short(value: &Value) -> String {
     let mut cut: String = text.chars().take(MAX).collect();
     cut.push('…');
     cut
-}
-
-fn or_list(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
 }
 
 fn unknown_field(properties: Option<&Map<String, Value>>) -> String {

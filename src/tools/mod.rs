@@ -3,6 +3,18 @@
 
 pub(crate) mod check;
 
+/// Names as prose: "a", "a or b", "a, b or c"; empty for none.
+pub(crate) fn or_list<S: AsRef<str>>(names: &[S]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} or {}", init.join(", "), last.as_ref())
+        }
+    }
+}
+
 /// Up to `max` names from `candidates` that look like `wanted` (a typo, a missing prefix, a
 /// part of the name), closest first.
 pub(crate) fn close_names<'a>(
