@@ -6,17 +6,28 @@
 //! `scalekit::SetupError` in the error's chain.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 /// The environment URL this run talks to and where it came from, e.g.
 /// `http://127.0.0.1:9 (from env_url in config.toml)`, so that a network hint names the
 /// setting to check instead of a variable that may not be set.
-static ENV_URL_ORIGIN: OnceLock<String> = OnceLock::new();
+static ENV_URL_ORIGIN: Mutex<Option<String>> = Mutex::new(None);
 
 /// Records the environment URL in use and its source, for the hints of [`classify`]. The
-/// first call wins (a run talks to one environment).
+/// latest call wins: `init` asks again after a typo, and the MCP server follows config.toml.
 pub(crate) fn note_env_url(url: &str, source: &str) {
-    let _ = ENV_URL_ORIGIN.set(format!("{url} (from {source})"));
+    *ENV_URL_ORIGIN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+        Some(format!("{url} (from {source})"));
+}
+
+/// The environment URL in use and its source, as [`note_env_url`] last recorded them.
+fn env_url_origin() -> Option<String> {
+    ENV_URL_ORIGIN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// The process exit codes of docs/cli.md's table ("Exit codes").
@@ -251,7 +262,7 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
     use crate::scalekit::ApiError;
     match api {
         ApiError::Unreachable { .. } | ApiError::Busy { .. } => CliError::unreachable(message)
-            .with_hint(match ENV_URL_ORIGIN.get() {
+            .with_hint(match env_url_origin() {
                 Some(origin) => {
                     format!(
                         "check the network and the environment URL {origin}; this is safe to retry"
@@ -270,7 +281,7 @@ fn from_api_error(api: &crate::scalekit::ApiError, message: &str) -> CliError {
         ApiError::Unexpected { path, .. } | ApiError::Decode { path, .. }
             if path == "/oauth/token" =>
         {
-            match ENV_URL_ORIGIN.get() {
+            match env_url_origin() {
                 Some(origin) => CliError::failed(message).with_hint(format!(
                     "is {origin} a Scalekit environment URL? It should be the one shown in the \
                      Scalekit dashboard"
