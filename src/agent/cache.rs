@@ -100,7 +100,6 @@ impl Cache {
         {
             return Some(entry.served());
         }
-        let now = OffsetDateTime::now_utc();
         // A token too close to its expiry for anyone is not kept at all.
         *guard = upstream
             .await

@@ -130,6 +130,18 @@ impl State {
         clients.get(fingerprint).cloned()
     }
 
+    /// The client for the secret a client sent, once the secret matches the scope's
+    /// fingerprint; otherwise why it is refused.
+    fn verified_client(&self, scope: &Scope, secret: &Secret) -> Result<Arc<Client>, &'static str> {
+        let expected =
+            protocol::fingerprint(&self.key, &scope.env_url, &scope.client_id, secret.expose());
+        if expected != scope.fingerprint {
+            return Err("the secret does not match the fingerprint");
+        }
+        self.client(scope, secret)
+            .map_err(|_| "cannot use these credentials")
+    }
+
     /// The client for a fingerprint, made on first use from the secret the client sent.
     fn client(&self, scope: &Scope, secret: &Secret) -> anyhow::Result<Arc<Client>> {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
@@ -366,17 +378,9 @@ async fn fetch(
     let Some(secret) = request.secret else {
         return refusal("no secret");
     };
-    let expected = protocol::fingerprint(
-        &state.key,
-        &scope.env_url,
-        &scope.client_id,
-        secret.expose(),
-    );
-    if expected != scope.fingerprint {
-        return refusal("the secret does not match the fingerprint");
-    }
-    let Ok(client) = state.client(&scope, &secret) else {
-        return refusal("cannot use these credentials");
+    let client = match state.verified_client(&scope, &secret) {
+        Ok(client) => client,
+        Err(why) => return refusal(why),
     };
     let min_ttl = Duration::from_secs(min_ttl);
     let mut tasks = tokio::task::JoinSet::new();
@@ -425,21 +429,10 @@ async fn api_token(state: &Arc<State>, request: Request) -> Response {
                 ..Response::default()
             };
         }
-        (None, Some(secret)) => {
-            let expected = protocol::fingerprint(
-                &state.key,
-                &scope.env_url,
-                &scope.client_id,
-                secret.expose(),
-            );
-            if expected != scope.fingerprint {
-                return refusal("the secret does not match the fingerprint");
-            }
-            let Ok(client) = state.client(&scope, &secret) else {
-                return refusal("cannot use these credentials");
-            };
-            client
-        }
+        (None, Some(secret)) => match state.verified_client(&scope, &secret) {
+            Ok(client) => client,
+            Err(why) => return refusal(why),
+        },
     };
     match client.lendable_api_token().await {
         Ok(token) => Response {

@@ -108,13 +108,14 @@ impl Shared {
         Ok(client)
     }
 
-    /// The secrets a result must never carry: the client secret in force.
+    /// The secrets a result must never carry: the client secret of the client in force (every
+    /// call that reached Scalekit built it through [`Shared::client`]; nothing is read again).
     fn secrets(&self) -> Vec<String> {
-        self.ctx
-            .config()
-            .ok()
-            .and_then(|config| self.ctx.client_options(&config).ok())
-            .map(|o| vec![o.client_secret.expose().to_owned()])
+        self.client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|(options, _)| vec![options.client_secret.expose().to_owned()])
             .unwrap_or_default()
     }
 
