@@ -69,6 +69,17 @@ fn search_reads_one_page_with_dotted_filter_keys() {
         json!([{"name": "gmail_fetch_mails", "provider": "GMAIL",
                 "description": "Fetch emails from the connected Gmail inbox.\nSupports Gmail search syntax in query."}])
     );
+    // Without --limit, the page asked for is 20 (the emulator's own default is 10).
+    assert_eq!(
+        w.requests(),
+        [
+            "POST /oauth/token",
+            "GET /api/v1/tools",
+            "POST /oauth/token",
+            "GET /api/v1/tools"
+        ]
+    );
+    assert_eq!(query(&w, 3), "filter.query=fetch+mails&page_size=20");
 }
 
 #[test]
